@@ -1,0 +1,34 @@
+# The two commands of the quick start. Both create .venv (Python 3.11+) if it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+WORKDIR ?= runs/demo
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-fast lint install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml setup.cfg | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m experiments.demo --workdir=$(WORKDIR)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check latentjax experiments configs tests
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

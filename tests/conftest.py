@@ -1,0 +1,33 @@
+"""Shared test set-up.
+
+Four fake CPU devices are configured before JAX is first imported, so data-parallel
+(sharded and pmap) code runs for real inside the test process; single-device runs use
+a one-device mesh. Rank promotion raises, so silent broadcasting is a test failure.
+"""
+
+import os
+
+_FLAG = "--xla_force_host_platform_device_count=4"
+if _FLAG not in os.environ.get("XLA_FLAGS", ""):
+  os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _FLAG).strip()
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_platforms", "cpu")
+
+NUM_FAKE_DEVICES = 4
+
+
+@pytest.fixture
+def key():
+  return jax.random.PRNGKey(0)
+
+
+@pytest.fixture(scope="session")
+def tfds_data_dir(tmp_path_factory):
+  """One TFDS data directory per test session, so built-in datasets are built once."""
+  return str(tmp_path_factory.mktemp("tensorflow_datasets"))
