@@ -1,0 +1,102 @@
+"""A registry of model families, so configs name a family and get a module."""
+
+from collections.abc import Callable, Sequence
+
+import flax.linen as nn
+
+from latentjax.models._autoencoders import VAE, AutoEncoder
+from latentjax.models._decoders import ConvDecoder, MLPDecoder
+from latentjax.models._encoders import ConvEncoder, MLPEncoder
+
+ARCHITECTURES = ("mlp", "conv")
+_FAMILIES: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register_family(name: str):
+  """Decorator adding a model-family constructor to the registry under ``name``."""
+
+  def wrap(fn):
+    if name in _FAMILIES:
+      raise ValueError(f"model family {name!r} is already registered")
+    _FAMILIES[name] = fn
+    return fn
+
+  return wrap
+
+
+def registered_families() -> tuple[str, ...]:
+  """Names accepted by ``build_model``'s ``family``."""
+  return tuple(sorted(_FAMILIES))
+
+
+def _encoder_decoder(architecture, latent_dim, hidden_dims, channels, input_shape,
+                     num_classes, gaussian):
+  if architecture == "mlp":
+    enc = MLPEncoder(tuple(hidden_dims), latent_dim, gaussian=gaussian, num_classes=num_classes)
+    dec = MLPDecoder(tuple(hidden_dims[::-1]), tuple(input_shape), num_classes=num_classes)
+  elif architecture == "conv":
+    if len(input_shape) != 3:
+      raise ValueError(
+          f"model.architecture='conv' needs image inputs [H, W, C], got input shape "
+          f"{tuple(input_shape)}")
+    enc = ConvEncoder(tuple(channels), latent_dim, gaussian=gaussian, num_classes=num_classes)
+    dec = ConvDecoder(tuple(channels), tuple(input_shape), num_classes=num_classes)
+  else:
+    raise ValueError(
+        f"Unknown architecture {architecture!r}; registered: {', '.join(ARCHITECTURES)}")
+  return enc, dec
+
+
+@register_family("ae")
+def _ae(architecture, latent_dim, hidden_dims, channels, input_shape, num_classes):
+  del num_classes  # the plain autoencoder is unconditional
+  enc, dec = _encoder_decoder(architecture, latent_dim, hidden_dims, channels, input_shape, 0,
+                              gaussian=False)
+  return AutoEncoder(encoder=enc, decoder=dec, latent_dim=latent_dim)
+
+
+@register_family("vae")
+def _vae(architecture, latent_dim, hidden_dims, channels, input_shape, num_classes):
+  del num_classes
+  enc, dec = _encoder_decoder(architecture, latent_dim, hidden_dims, channels, input_shape, 0,
+                              gaussian=True)
+  return VAE(encoder=enc, decoder=dec, latent_dim=latent_dim)
+
+
+@register_family("cvae")
+def _cvae(architecture, latent_dim, hidden_dims, channels, input_shape, num_classes):
+  if num_classes < 2:
+    raise ValueError(
+        f"model.family='cvae' needs a labelled dataset (>= 2 classes), got {num_classes}")
+  enc, dec = _encoder_decoder(architecture, latent_dim, hidden_dims, channels, input_shape,
+                              num_classes, gaussian=True)
+  return VAE(encoder=enc, decoder=dec, latent_dim=latent_dim)
+
+
+def build_model(family: str, *, architecture: str, latent_dim: int,
+                hidden_dims: Sequence[int], channels: Sequence[int],
+                input_shape: Sequence[int], num_classes: int = 0) -> nn.Module:
+  """Builds a model of a registered family.
+
+  Args:
+    family: "ae", "vae" or "cvae" (see ``registered_families()``).
+    architecture: "mlp" or "conv".
+    latent_dim: D > 0.
+    hidden_dims: MLP hidden widths (encoder order; the decoder mirrors them).
+    channels: convolution channels (encoder order).
+    input_shape: per-example data shape, e.g. (8, 8, 1).
+    num_classes: classes of the conditioning label (cvae only).
+
+  Returns:
+    An unbound flax module.
+
+  Raises:
+    ValueError: for an unknown family or architecture, or a bad size.
+  """
+  if family not in _FAMILIES:
+    raise ValueError(
+        f"Unknown model family {family!r}; registered: {', '.join(registered_families())}")
+  if latent_dim <= 0:
+    raise ValueError(f"`latent_dim` must be positive, got {latent_dim}")
+  return _FAMILIES[family](architecture, latent_dim, hidden_dims, channels, input_shape,
+                           num_classes)
