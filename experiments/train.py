@@ -1,0 +1,49 @@
+r"""Trains a model from a config file, then evaluates it.
+
+    python -m experiments.train --config=configs/vae_digits.py --workdir=runs/vae
+    python -m experiments.train --config=configs/vae_digits.py:smoke --workdir=/tmp/smoke \
+        --config.train.num_steps=200
+
+Re-running with the same --workdir resumes from its latest checkpoint. Outputs in
+the workdir: config.json, checkpoints/, metrics.jsonl, tensorboard/, metrics.json,
+samples.png, reconstructions.png. On a multi-host TPU slice pass --multihost.
+"""
+
+from absl import app, flags
+from ml_collections import config_flags
+
+from experiments import _cli
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Path to a config file, optionally with ':arg'.", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Run folder (checkpoints, metrics, images).")
+_EVAL = flags.DEFINE_bool("eval", True, "Evaluate after training.")
+_MULTIHOST = flags.DEFINE_bool(
+    "multihost", False, "Call jax.distributed.initialize() first (multi-host TPU/GPU).")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  import jax
+
+  from latentjax import training
+
+  if _MULTIHOST.value:
+    jax.distributed.initialize()
+  fn = training.train_and_evaluate if _EVAL.value else training.train
+  result = _cli.run_or_exit(fn, _CONFIG.value, _WORKDIR.value)
+  if _EVAL.value and jax.process_index() == 0:
+    _print_summary(_WORKDIR.value, result)
+
+
+def _print_summary(workdir, metrics):
+  keys = [k for k in ("elbo_nats", "iwae_nats", "recon_nll_nats", "mse") if k in metrics]
+  parts = ", ".join(f"{k}={metrics[k]:.3f}" for k in keys)
+  print(f"Evaluation on {metrics['split']} ({metrics['num_examples']} examples): {parts}")
+  print(f"Outputs in {workdir}: metrics.json, samples.png, reconstructions.png")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,262 @@
+"""The one boundary where an untyped ``ml_collections.ConfigDict`` becomes typed.
+
+Every knob a run uses is declared in the config file; ``ExperimentConfig.from_config``
+checks that each section has exactly the expected keys, that values have the right
+type and range, and raises ``ValueError`` naming the key and the value otherwise —
+before any data is read or anything is compiled::
+
+    cfg = ExperimentConfig.from_config(get_config("smoke"))
+    cfg.objective.beta
+"""
+
+import dataclasses
+import typing
+from typing import Any
+
+PARALLEL_MODES = ("sharded", "pmap")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine")
+
+
+class ConfigError(ValueError):
+  """A config key is missing, unknown, of the wrong type or out of range."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+  name: str
+  data_dir: str  # "" means TFDS's default (~/tensorflow_datasets or $TFDS_DATA_DIR)
+  download: bool
+  batch_size: int  # global batch, split over devices and processes
+  eval_batch_size: int
+  shuffle_buffer_size: int  # 0: the whole split when it is small enough
+  train_split: str  # "" means the dataset's own train split
+  eval_split: str  # "" means the dataset's own test split
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  family: str
+  architecture: str
+  latent_dim: int
+  hidden_dims: tuple[int, ...]
+  channels: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectiveConfig:
+  likelihood: str
+  gaussian_scale: float
+  beta: float
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimConfig:
+  name: str
+  learning_rate: float
+  b1: float
+  b2: float
+  weight_decay: float
+  grad_clip_norm: float  # 0: no clipping
+  warmup_steps: int
+  schedule: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  num_steps: int
+  parallel: str
+  num_devices: int  # 0: all devices
+  log_every_steps: int
+  checkpoint_every_steps: int
+  keep_checkpoints: int
+  eval_every_steps: int  # 0: evaluate only at the end
+  ema_decay: float
+  progress_bar: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+  num_examples: int  # 0: the whole evaluation split
+  num_elbo_samples: int
+  num_iwae_samples: int
+  use_ema: bool
+  num_sample_images: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+  seed: int
+  data: DataConfig
+  model: ModelConfig
+  objective: ObjectiveConfig
+  optim: OptimConfig
+  train: TrainConfig
+  eval: EvalConfig
+
+  @classmethod
+  def from_config(cls, config) -> "ExperimentConfig":
+    """Validates a ConfigDict (or nested mapping) and returns the typed config.
+
+    Raises:
+      ValueError: for a missing or unknown key, a wrong type or a value out of range;
+        the message names the key (e.g. ``config.objective.beta``) and the value.
+    """
+    raw = _to_dict(config)
+    _check_keys(raw, [f.name for f in dataclasses.fields(cls)], "config")
+    sections = {}
+    for f in dataclasses.fields(cls):
+      if f.name == "seed":
+        continue
+      sections[f.name] = _build(f.type, raw[f.name], f"config.{f.name}")
+    out = cls(seed=_coerce(int, raw["seed"], "config.seed"), **sections)
+    _validate(out)
+    return out
+
+
+def _to_dict(config) -> dict:
+  if hasattr(config, "to_dict"):
+    return config.to_dict()
+  return dict(config)
+
+
+def _check_keys(raw: dict, expected: list[str], where: str) -> None:
+  if not isinstance(raw, dict):
+    raise ConfigError(f"`{where}` must be a section of keys, got {raw!r}")
+  missing = sorted(set(expected) - set(raw))
+  unknown = sorted(set(raw) - set(expected))
+  if missing:
+    raise ConfigError(f"{where} is missing key(s): {', '.join(missing)}")
+  if unknown:
+    raise ConfigError(
+        f"{where} has unknown key(s): {', '.join(unknown)}; expected: {', '.join(expected)}")
+
+
+def _coerce(tp, value, name):
+  origin = typing.get_origin(tp)
+  if origin is tuple:
+    if not isinstance(value, (list, tuple)):
+      raise ConfigError(f"{name} must be a tuple of ints, got {value!r}")
+    return tuple(_coerce(int, v, f"{name}[{i}]") for i, v in enumerate(value))
+  if tp is bool:
+    if not isinstance(value, bool):
+      raise ConfigError(f"{name} must be a bool, got {value!r}")
+    return value
+  if tp is int:
+    if isinstance(value, bool) or not isinstance(value, int):
+      raise ConfigError(f"{name} must be an int, got {value!r}")
+    return value
+  if tp is float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+      raise ConfigError(f"{name} must be a number, got {value!r}")
+    return float(value)
+  if tp is str:
+    if value is None:
+      return ""
+    if not isinstance(value, str):
+      raise ConfigError(f"{name} must be a string, got {value!r}")
+    return value
+  raise TypeError(f"unsupported config field type {tp} for {name}")
+
+
+def _build(tp, raw: Any, where: str):
+  hints = typing.get_type_hints(tp)
+  names = [f.name for f in dataclasses.fields(tp)]
+  _check_keys(raw, names, where)
+  return tp(**{n: _coerce(hints[n], raw[n], f"{where}.{n}") for n in names})
+
+
+def _fail(key: str, value, requirement: str):
+  raise ConfigError(f"config.{key} {requirement}, got {value!r}")
+
+
+def _positive(key, value):
+  if value <= 0:
+    _fail(key, value, "must be positive")
+
+
+def _non_negative(key, value):
+  if value < 0:
+    _fail(key, value, "must be >= 0")
+
+
+def _one_of(key, value, allowed):
+  if value not in allowed:
+    _fail(key, value, f"must be one of {', '.join(map(repr, allowed))}")
+
+
+def _validate(cfg: ExperimentConfig) -> None:
+  """Range checks that need no data and no devices."""
+  # Late imports keep this module free of heavy dependencies.
+  from latentjax.models import ARCHITECTURES, registered_families
+  from latentjax.objectives import LIKELIHOODS
+
+  _positive("data.batch_size", cfg.data.batch_size)
+  _positive("data.eval_batch_size", cfg.data.eval_batch_size)
+  _non_negative("data.shuffle_buffer_size", cfg.data.shuffle_buffer_size)
+  if not cfg.data.name:
+    _fail("data.name", cfg.data.name, "must name a dataset")
+  _one_of("model.family", cfg.model.family, registered_families())
+  _one_of("model.architecture", cfg.model.architecture, ARCHITECTURES)
+  _positive("model.latent_dim", cfg.model.latent_dim)
+  for i, h in enumerate(cfg.model.hidden_dims):
+    _positive(f"model.hidden_dims[{i}]", h)
+  for i, c in enumerate(cfg.model.channels):
+    _positive(f"model.channels[{i}]", c)
+  if cfg.model.architecture == "mlp" and not cfg.model.hidden_dims:
+    _fail("model.hidden_dims", cfg.model.hidden_dims, "must list at least one width for 'mlp'")
+  if cfg.model.architecture == "conv" and not cfg.model.channels:
+    _fail("model.channels", cfg.model.channels, "must list at least one width for 'conv'")
+  _one_of("objective.likelihood", cfg.objective.likelihood, LIKELIHOODS)
+  _positive("objective.gaussian_scale", cfg.objective.gaussian_scale)
+  _non_negative("objective.beta", cfg.objective.beta)
+  _one_of("optim.name", cfg.optim.name, OPTIMIZERS)
+  _positive("optim.learning_rate", cfg.optim.learning_rate)
+  for k in ("b1", "b2"):
+    v = getattr(cfg.optim, k)
+    if not 0.0 <= v < 1.0:
+      _fail(f"optim.{k}", v, "must be in [0, 1)")
+  _non_negative("optim.weight_decay", cfg.optim.weight_decay)
+  _non_negative("optim.grad_clip_norm", cfg.optim.grad_clip_norm)
+  _non_negative("optim.warmup_steps", cfg.optim.warmup_steps)
+  _one_of("optim.schedule", cfg.optim.schedule, SCHEDULES)
+  _positive("train.num_steps", cfg.train.num_steps)
+  _one_of("train.parallel", cfg.train.parallel, PARALLEL_MODES)
+  _non_negative("train.num_devices", cfg.train.num_devices)
+  _positive("train.log_every_steps", cfg.train.log_every_steps)
+  _positive("train.checkpoint_every_steps", cfg.train.checkpoint_every_steps)
+  _positive("train.keep_checkpoints", cfg.train.keep_checkpoints)
+  _non_negative("train.eval_every_steps", cfg.train.eval_every_steps)
+  if not 0.0 <= cfg.train.ema_decay < 1.0:
+    _fail("train.ema_decay", cfg.train.ema_decay, "must be in [0, 1)")
+  _non_negative("eval.num_examples", cfg.eval.num_examples)
+  _positive("eval.num_elbo_samples", cfg.eval.num_elbo_samples)
+  _positive("eval.num_iwae_samples", cfg.eval.num_iwae_samples)
+  _positive("eval.num_sample_images", cfg.eval.num_sample_images)
+
+
+def check_devices(cfg: ExperimentConfig, device_count: int, process_count: int) -> int:
+  """Resolves ``train.num_devices`` and checks the batch divides over devices and processes.
+
+  Returns:
+    The number of devices the run uses.
+
+  Raises:
+    ValueError: naming ``config.train.num_devices`` or ``config.data.batch_size``.
+  """
+  n = cfg.train.num_devices or device_count
+  if n > device_count:
+    _fail("train.num_devices", cfg.train.num_devices,
+          f"must be at most the {device_count} available device(s)")
+  if process_count > 1 and n != device_count:
+    _fail("train.num_devices", cfg.train.num_devices,
+          "must be 0 (all devices) in a multi-process run")
+  if cfg.data.batch_size % n:
+    _fail("data.batch_size", cfg.data.batch_size,
+          f"must be divisible by the device count {n}")
+  if cfg.data.batch_size % process_count:
+    _fail("data.batch_size", cfg.data.batch_size,
+          f"must be divisible by the process count {process_count}")
+  return n
+
+

@@ -1,0 +1,161 @@
+"""Evaluation: likelihood bounds on a held-out split, sample and reconstruction grids.
+
+``evaluate(workdir)`` writes ``metrics.json`` (test ELBO and IWAE-k bound in nats per
+example for VAEs; reconstruction NLL and MSE for autoencoders), ``samples.png`` and
+``reconstructions.png`` into the run folder.
+"""
+
+import functools
+import json
+import math
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from latentjax import models, objectives
+from latentjax.training._experiment import Experiment
+from latentjax.training._loop import EVAL_KEY, SAMPLE_KEY
+from latentjax.training._run import CODE_GAUSSIAN_FILE, Run, load_run
+
+Array = jax.Array
+
+
+def eval_batches(exp: Experiment, split: str, num_examples: int = 0, batch_size: int = 0,
+                 shuffle: bool = False):
+  """One ordered pass over a split in numpy batches (the last may be smaller)."""
+  from latentjax import data
+
+  cfg = exp.cfg
+  it = data.load(cfg.data.name, split, batch_size=batch_size or cfg.data.eval_batch_size,
+                 shuffle=shuffle, seed=cfg.seed, num_epochs=1, drop_remainder=False,
+                 data_dir=cfg.data.data_dir or None, download=cfg.data.download)
+  seen = 0
+  for batch in it:
+    if num_examples:
+      if seen >= num_examples:
+        return
+      batch = {k: v[: num_examples - seen] for k, v in batch.items()}
+    seen += len(next(iter(batch.values())))
+    yield batch
+
+
+def _pad(batch: dict, size: int) -> tuple[dict, int]:
+  n = len(next(iter(batch.values())))
+  if n == size:
+    return batch, n
+  return {k: np.concatenate([v, np.repeat(v[-1:], size - n, axis=0)]) for k, v in batch.items()}, n
+
+
+@functools.partial(jax.jit, static_argnames=("exp",))
+def _vae_bounds(exp: Experiment, variables, batch, key):
+  x = batch[exp.spec.input_key]
+  y = batch[exp.label_key] if exp.label_key else None
+  enc = lambda x_: exp.model.apply(variables, x_, y, method="encode")
+  dec = lambda z: exp.model.apply(variables, z, y, method="decode")
+  obj, ev = exp.cfg.objective, exp.cfg.eval
+  k_elbo, k_iwae = jax.random.split(key)
+  kw = dict(likelihood=obj.likelihood, gaussian_scale=obj.gaussian_scale)
+  elbo = objectives.elbo_bound(enc, dec, x, k_elbo, num_samples=ev.num_elbo_samples, **kw)
+  iwae = objectives.iwae_bound(enc, dec, x, k_iwae, num_samples=ev.num_iwae_samples, **kw)
+  mean, logvar = enc(x)
+  return {"elbo": elbo, "iwae": iwae, "kl": objectives.gaussian_kl(mean, logvar)}
+
+
+@functools.partial(jax.jit, static_argnames=("exp",))
+def _ae_scores(exp: Experiment, variables, batch, key):
+  del key
+  x = batch[exp.spec.input_key]
+  out = exp.model.apply(variables, x)
+  obj = exp.cfg.objective
+  nll = -objectives.log_likelihood(obj.likelihood, out, x, obj.gaussian_scale)
+  recon = objectives.likelihood_mean(obj.likelihood, out)
+  return {"recon_nll": nll, "mse": jnp.mean((recon - x).reshape(x.shape[0], -1) ** 2, axis=1)}
+
+
+def evaluate_params(exp: Experiment, params, model_state, key: Array,
+                    num_examples: int | None = None) -> dict:
+  """Per-example averages of the evaluation metrics over ``exp.eval_split``.
+
+  VAEs: ``elbo`` and ``iwae`` (k = ``eval.num_iwae_samples``) in nats per example
+  (higher is better) and ``kl``; autoencoders: ``recon_nll`` (nats) and ``mse``.
+  """
+  variables = {"params": params, **model_state}
+  fn = _vae_bounds if exp.is_variational else _ae_scores
+  size = exp.cfg.data.eval_batch_size
+  n = exp.cfg.eval.num_examples if num_examples is None else num_examples
+  sums, count = {}, 0
+  for i, batch in enumerate(eval_batches(exp, exp.eval_split, n)):
+    padded, valid = _pad(batch, size)
+    out = jax.device_get(fn(exp, variables, padded, jax.random.fold_in(key, i)))
+    for k, v in out.items():
+      sums[k] = sums.get(k, 0.0) + float(np.sum(v[:valid], dtype=np.float64))
+    count += valid
+  if count == 0:
+    raise ValueError(f"evaluation split {exp.eval_split!r} of {exp.cfg.data.name!r} is empty")
+  metrics = {k: v / count for k, v in sums.items()}
+  metrics["num_examples"] = count
+  return metrics
+
+
+def fit_code_gaussian_from_data(run: Run, max_examples: int = 4096):
+  """Fits and saves the Gaussian of an autoencoder's training codes (for sampling)."""
+  codes = [np.asarray(run.encode(b[run.exp.spec.input_key]))
+           for b in eval_batches(run.exp, run.exp.train_split, max_examples)]
+  mean, cov = models.fit_code_gaussian(jnp.asarray(np.concatenate(codes)))
+  np.savez(os.path.join(run.workdir, CODE_GAUSSIAN_FILE), mean=np.asarray(mean),
+           cov=np.asarray(cov))
+  return mean, cov
+
+
+def _sample_images(run: Run, key: Array, num: int) -> tuple[np.ndarray, int]:
+  """Samples and the number of grid columns (one row per class for conditional models)."""
+  if run.conditional:
+    classes = run.exp.spec.num_classes
+    per = max(1, num // classes)
+    y = jnp.repeat(jnp.arange(classes), per)
+    z = jnp.tile(run.sample_codes(key, per), (classes, 1))  # same style across rows
+    return np.asarray(run.decode(z, y)), per
+  n = num
+  return np.asarray(run.sample(key, n)), int(math.ceil(math.sqrt(n)))
+
+
+def evaluate(workdir: str, *, write_images: bool = True) -> dict:
+  """Evaluates a trained run and writes ``metrics.json`` and images into ``workdir``.
+
+  Returns:
+    The metrics dict (also in ``<workdir>/metrics.json``).
+  """
+  from latentjax import viz
+
+  run = load_run(workdir)
+  exp, ev = run.exp, run.exp.cfg.eval
+  base_key = jax.random.PRNGKey(exp.cfg.seed)
+  metrics = evaluate_params(exp, run.params, run.state.model_state,
+                            jax.random.fold_in(base_key, EVAL_KEY))
+  out = {"step": run.step, "dataset": exp.cfg.data.name, "split": exp.eval_split,
+         "family": exp.family, "num_examples": metrics.pop("num_examples")}
+  dims = int(np.prod(exp.spec.input_shape))
+  if exp.is_variational:
+    out.update(elbo_nats=metrics["elbo"], iwae_nats=metrics["iwae"], kl_nats=metrics["kl"],
+               iwae_num_samples=ev.num_iwae_samples, elbo_num_samples=ev.num_elbo_samples,
+               likelihood=exp.cfg.objective.likelihood,
+               elbo_bits_per_dim=-metrics["elbo"] / (dims * math.log(2.0)))
+  else:
+    out.update(recon_nll_nats=metrics["recon_nll"], mse=metrics["mse"],
+               likelihood=exp.cfg.objective.likelihood)
+    fit_code_gaussian_from_data(run)
+  if write_images:
+    key = jax.random.fold_in(base_key, SAMPLE_KEY)
+    samples, ncols = _sample_images(run, key, ev.num_sample_images)
+    viz.image_grid(samples, ncols=ncols, path=os.path.join(workdir, "samples.png"))
+    batch = next(eval_batches(exp, exp.eval_split, 16))
+    x = batch[exp.spec.input_key]
+    y = batch[exp.label_key] if exp.label_key else None
+    recon = np.asarray(run.decode(run.encode(x, y), y))
+    viz.reconstruction_pairs(x, recon, path=os.path.join(workdir, "reconstructions.png"))
+    out["images"] = ["samples.png", "reconstructions.png"]
+  with open(os.path.join(workdir, "metrics.json"), "w") as f:
+    json.dump(out, f, indent=2)
+  return out

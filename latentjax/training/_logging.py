@@ -1,0 +1,81 @@
+"""Metric logging: a JSON-lines file and TensorBoard event files in the run folder.
+
+``metrics.jsonl`` gets one line per log event: ``{"step": 100, "split": "train",
+"loss": ..., ...}``. TensorBoard events go to ``<workdir>/tensorboard/<split>``.
+Logging is called every ``log_every_steps``, never per step, so training does not
+block on the device.
+"""
+
+import json
+import math
+import os
+from collections.abc import Mapping
+
+
+class MetricWriter:
+  """Writes scalar metrics to ``<workdir>/metrics.jsonl`` and TensorBoard.
+
+  Args:
+    workdir: the run folder.
+    tensorboard: also write TensorBoard event files (needs TensorFlow).
+  """
+
+  def __init__(self, workdir: str, *, tensorboard: bool = True):
+    os.makedirs(workdir, exist_ok=True)
+    self._path = os.path.join(workdir, "metrics.jsonl")
+    self._tb_root = os.path.join(workdir, "tensorboard") if tensorboard else None
+    self._tb_writers = {}
+
+  @property
+  def path(self) -> str:
+    return self._path
+
+  def write(self, step: int, metrics: Mapping[str, float], split: str = "train") -> None:
+    """Appends one record; non-finite values are written as strings ("nan", "inf")."""
+    record = {"step": int(step), "split": split}
+    for k, v in metrics.items():
+      v = float(v)
+      record[k] = v if math.isfinite(v) else str(v)
+    with open(self._path, "a") as f:
+      f.write(json.dumps(record) + "\n")
+    if self._tb_root is not None:
+      writer = self._tb_writer(split)
+      import tensorflow as tf
+
+      with writer.as_default(step=int(step)):
+        for k, v in metrics.items():
+          tf.summary.scalar(k, float(v))
+      writer.flush()
+
+  def _tb_writer(self, split: str):
+    if split not in self._tb_writers:
+      import tensorflow as tf
+
+      self._tb_writers[split] = tf.summary.create_file_writer(
+          os.path.join(self._tb_root, split))
+    return self._tb_writers[split]
+
+  def close(self) -> None:
+    for w in self._tb_writers.values():
+      w.close()
+    self._tb_writers.clear()
+
+
+def read_metrics(workdir: str, split: str | None = None) -> list[dict]:
+  """Reads ``metrics.jsonl`` back as a list of records (optionally one split).
+
+  Runs that were resumed may have logged a step twice; the last record wins.
+  """
+  path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return []
+  by_key = {}
+  with open(path) as f:
+    for line in f:
+      line = line.strip()
+      if not line:
+        continue
+      rec = json.loads(line)
+      if split is None or rec.get("split") == split:
+        by_key[(rec.get("split"), rec["step"])] = rec
+  return [by_key[k] for k in sorted(by_key, key=lambda k: (str(k[0]), k[1]))]

@@ -1,0 +1,155 @@
+"""The training loop: one loop for every family, with logging, checkpoints and resume.
+
+    from latentjax import training
+    training.train_and_evaluate(config, workdir="runs/vae")
+
+Resume is automatic: when ``<workdir>/checkpoints`` holds a checkpoint, the run
+restores it (parameters, optimizer and EMA state, step) and restarts the input
+pipeline at the next unseen batch, so an interrupted run finishes with exactly the
+state an uninterrupted one would have. Finiteness is checked each time metrics are
+fetched from the device (every ``log_every_steps`` and before every checkpoint);
+a non-finite metric stops training with ``NonFiniteLossError`` and no checkpoint
+with non-finite values is ever written.
+"""
+
+import json
+import math
+import os
+import time
+
+import jax
+import numpy as np
+import tqdm
+
+from latentjax.training._checkpoint import Checkpointer, abstract_like
+from latentjax.training._config import ExperimentConfig, check_devices
+from latentjax.training._experiment import build_experiment, init_state
+from latentjax.training._logging import MetricWriter
+from latentjax.training._parallel import compile_train_step
+
+# Purpose tags folded into the run's seed: one key stream per purpose.
+INIT_KEY, TRAIN_KEY, EVAL_KEY, SAMPLE_KEY = 0, 1, 2, 3
+
+
+class NonFiniteLossError(RuntimeError):
+  """Training produced a non-finite metric; the message names the step and metric."""
+
+
+def write_config(config, workdir: str) -> None:
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    f.write(config.to_json(indent=2) if hasattr(config, "to_json") else json.dumps(config))
+
+
+def _first_non_finite(records):
+  for step, metrics in records:
+    for name, value in metrics.items():
+      if not math.isfinite(float(value)):
+        return step, name, float(value)
+  return None
+
+
+def _all_finite(tree) -> bool:
+  leaves = jax.tree.leaves(jax.tree.map(lambda x: jax.numpy.isfinite(x).all(), tree))
+  return bool(np.all(jax.device_get(leaves)))
+
+
+def train(config, workdir: str) -> dict:
+  """Trains the model a config describes, resuming from ``workdir`` if possible.
+
+  Args:
+    config: an ``ml_collections.ConfigDict`` (see ``configs/``).
+    workdir: the run folder (checkpoints, metrics, config.json).
+
+  Returns:
+    The last logged training metrics.
+
+  Raises:
+    ValueError: for a bad config (before anything is compiled).
+    NonFiniteLossError: when a metric becomes NaN or infinite.
+    latentjax.data.DatasetNotAvailableError: when the dataset is absent.
+  """
+  from latentjax import data
+
+  cfg = ExperimentConfig.from_config(config)
+  exp = build_experiment(cfg)
+  num_devices = check_devices(cfg, jax.device_count(), jax.process_count())
+  devices = jax.devices()[:num_devices]
+  write_config(config, workdir)
+
+  compiled = compile_train_step(exp.loss_fn, ema_decay=cfg.train.ema_decay,
+                                mode=cfg.train.parallel, devices=devices)
+  base_key = jax.random.PRNGKey(cfg.seed)
+  state = init_state(exp, jax.random.fold_in(base_key, INIT_KEY))
+  ckpt = Checkpointer(workdir, keep=cfg.train.keep_checkpoints)
+  start = 0
+  if ckpt.latest_step() is not None:
+    arrays, meta = ckpt.restore(abstract_like(state.arrays(), compiled.state_sharding))
+    state = state.with_arrays(arrays)
+    start = int(meta["step"])
+  placed = compiled.put_state(state)
+  del state
+
+  batches = data.load(
+      cfg.data.name, exp.train_split, batch_size=cfg.data.batch_size // jax.process_count(),
+      shuffle=True, seed=cfg.seed, start_step=start, data_dir=cfg.data.data_dir or None,
+      download=cfg.data.download, shuffle_buffer_size=cfg.data.shuffle_buffer_size or None)
+  train_key = jax.random.fold_in(base_key, TRAIN_KEY)
+  writer = MetricWriter(workdir)
+  progress = tqdm.tqdm(total=cfg.train.num_steps, initial=start, unit="step",
+                       disable=not cfg.train.progress_bar, dynamic_ncols=True)
+  pending, last = [], {}
+  last_good_ckpt = ckpt.latest_step()
+  window_start, window_t0 = start, time.perf_counter()
+  tc = cfg.train
+  try:
+    for step in range(start + 1, tc.num_steps + 1):
+      batch = compiled.put_batch(next(batches))
+      placed, metrics = compiled.step(placed, batch, train_key)
+      pending.append((step, metrics))
+      is_ckpt = step % tc.checkpoint_every_steps == 0 or step == tc.num_steps
+      is_eval = tc.eval_every_steps and step % tc.eval_every_steps == 0
+      if not (step % tc.log_every_steps == 0 or is_ckpt or is_eval):
+        continue
+      records = [(s, {k: float(v) for k, v in m.items()})
+                 for s, m in jax.device_get(pending)]
+      pending = []
+      bad = _first_non_finite(records)
+      if bad is not None:
+        s, name, value = bad
+        ckpt.wait()
+        where = (f"step {last_good_ckpt} in {os.path.join(os.path.abspath(workdir), 'checkpoints')}"
+                 if last_good_ckpt is not None else "none (no checkpoint was written)")
+        raise NonFiniteLossError(
+            f"Training stopped: metric {name!r} became non-finite ({value}) at step {s} "
+            f"(steps {window_start + 1}-{step} were checked in this window). Nothing after the "
+            f"last good checkpoint was saved; last good checkpoint: {where}.")
+      elapsed = time.perf_counter() - window_t0
+      last = {k: float(np.mean([m[k] for _, m in records])) for k in records[-1][1]}
+      last["steps_per_sec"] = (step - window_start) / max(elapsed, 1e-9)
+      writer.write(step, last, split="train")
+      progress.update(step - window_start)
+      progress.set_postfix(loss=f"{last['loss']:.4g}", steps_s=f"{last['steps_per_sec']:.1f}")
+      if is_ckpt:
+        host = compiled.get_state(placed)
+        if not _all_finite(host.arrays()):
+          raise NonFiniteLossError(
+              f"Training stopped: parameters became non-finite by step {step}; last good "
+              f"checkpoint: step {last_good_ckpt}.")
+        ckpt.save(step, host.arrays(), {"step": step, "batches_consumed": step,
+                                        "global_batch_size": cfg.data.batch_size})
+        last_good_ckpt = step
+      if is_eval:
+        from latentjax.training._evaluate import evaluate_params
+
+        host = compiled.get_state(placed)
+        params = host.ema_params if cfg.eval.use_ema else host.params
+        writer.write(step, evaluate_params(exp, params, host.model_state,
+                                           jax.random.fold_in(base_key, EVAL_KEY)),
+                     split="eval")
+      window_start, window_t0 = step, time.perf_counter()
+  finally:
+    progress.close()
+    writer.close()
+    ckpt.close()
+  return last

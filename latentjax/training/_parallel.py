@@ -1,0 +1,109 @@
+"""Compiling one step function for one device, a sharded mesh, or pmap.
+
+``"sharded"`` (default): ``jax.jit`` over a 1-D data ``Mesh`` of the devices, the
+batch sharded along its leading axis with ``NamedSharding``, the state replicated and
+donated. ``"pmap"``: ``jax.pmap`` over a named axis with ``lax.pmean`` of gradients
+and metrics, for code built around pmap. With one device both are plain ``jit``.
+Multi-host runs call ``jax.distributed.initialize()`` first (see experiments/train.py);
+each process feeds its own slice of the global batch.
+"""
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from latentjax.training._steps import make_train_step
+
+DATA_AXIS = "data"
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledStep:
+  """A compiled step with the placement functions that go with it.
+
+  Attributes:
+    step: ``(placed_state, placed_batch, key) -> (placed_state, metrics)``;
+      metrics come back as replicated scalars.
+    put_state: host/any state -> placed state (replicated over the devices).
+    get_state: placed state -> one logical copy (for checkpoints and evaluation).
+    put_batch: this process's numpy batch [B_process, ...] -> placed global batch.
+    state_sharding: the sharding a restored single copy should be placed with.
+    mode: "sharded" or "pmap".
+    num_devices: devices used.
+  """
+
+  step: Callable
+  put_state: Callable
+  get_state: Callable
+  put_batch: Callable
+  state_sharding: jax.sharding.Sharding
+  mode: str
+  num_devices: int
+
+
+def compile_train_step(loss_fn: Callable, *, ema_decay: float, mode: str,
+                       devices: Sequence[jax.Device]) -> CompiledStep:
+  """Builds and compiles (lazily, on first call) the training step.
+
+  Args:
+    loss_fn: see ``make_train_step``.
+    ema_decay: EMA decay.
+    mode: "sharded" or "pmap".
+    devices: the devices to run on (all of this run's global devices).
+
+  Raises:
+    ValueError: for an unknown mode.
+  """
+  devices = list(devices)
+  if mode == "sharded":
+    return _sharded(loss_fn, ema_decay, devices)
+  if mode == "pmap":
+    return _pmapped(loss_fn, ema_decay, devices)
+  raise ValueError(f"Unknown parallel mode {mode!r}; registered: pmap, sharded")
+
+
+def _sharded(loss_fn, ema_decay, devices) -> CompiledStep:
+  mesh = Mesh(np.asarray(devices), (DATA_AXIS,))
+  replicated = NamedSharding(mesh, PartitionSpec())
+  data = NamedSharding(mesh, PartitionSpec(DATA_AXIS))
+  step = jax.jit(make_train_step(loss_fn, ema_decay=ema_decay),
+                 in_shardings=(replicated, data, replicated),
+                 out_shardings=(replicated, replicated), donate_argnums=0)
+
+  def put_batch(batch):
+    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(data, x), batch)
+
+  return CompiledStep(step=step, put_state=lambda s: jax.device_put(s, replicated),
+                      get_state=lambda s: s, put_batch=put_batch,
+                      state_sharding=replicated, mode="sharded", num_devices=len(devices))
+
+
+def _pmapped(loss_fn, ema_decay, devices) -> CompiledStep:
+  if jax.process_count() > 1:
+    raise ValueError("config.train.parallel='pmap' is single-process here; use 'sharded' "
+                     "for multi-host runs")
+  n = len(devices)
+  step = jax.pmap(make_train_step(loss_fn, ema_decay=ema_decay, axis_name=DATA_AXIS),
+                  axis_name=DATA_AXIS, in_axes=(0, 0, None), devices=devices,
+                  donate_argnums=0)
+
+  def run(state, batch, key):
+    state, metrics = step(state, batch, key)
+    return state, jax.tree.map(lambda m: m[0], metrics)
+
+  def put_state(state):
+    stacked = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), state)
+    return jax.pmap(lambda s: s, devices=devices)(stacked)
+
+  def put_batch(batch):
+    return jax.tree.map(lambda x: np.reshape(x, (n, x.shape[0] // n, *x.shape[1:])), batch)
+
+  return CompiledStep(step=run, put_state=put_state,
+                      get_state=lambda s: jax.tree.map(lambda x: x[0], s),
+                      put_batch=put_batch,
+                      state_sharding=jax.sharding.SingleDeviceSharding(devices[0]),
+                      mode="pmap", num_devices=n)

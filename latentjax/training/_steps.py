@@ -1,0 +1,68 @@
+"""Step factories: hyper-parameters by closure, a pure ``step(state, batch, key)``.
+
+Keys are derived, not threaded: ``fold_in(key, state.step)`` per step, then one key
+per *global* example index. A data-parallel run therefore draws exactly the noise a
+single-device run draws for the same global batch, and a resumed run draws what the
+uninterrupted run would have.
+"""
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from latentjax.training._state import TrainState
+
+Array = jax.Array
+
+
+def example_keys(key: Array, batch_size: int, axis_name: str | None = None) -> Array:
+  """One PRNG key per example of the global batch.
+
+  Args:
+    key: the step's key.
+    batch_size: examples on this device (the whole batch when not under pmap).
+    axis_name: the pmap axis; when given, this device's examples are offset by
+      ``axis_index * batch_size`` so keys match the unsharded batch.
+
+  Returns:
+    [batch_size] keys (or [batch_size, 2] raw uint32 keys).
+  """
+  offset = jax.lax.axis_index(axis_name) * batch_size if axis_name else 0
+  index = offset + jnp.arange(batch_size)
+  return jax.vmap(lambda i: jax.random.fold_in(key, i))(index)
+
+
+def make_train_step(loss_fn: Callable, *, ema_decay: float,
+                    axis_name: str | None = None) -> Callable:
+  """Builds ``step(state, batch, key) -> (state, metrics)``.
+
+  Args:
+    loss_fn: ``(params, model_state, batch, keys [B]) -> (loss, (metrics, model_state))``
+      with ``loss`` the mean over the (local) batch.
+    ema_decay: EMA decay in [0, 1); ``ema = decay * ema + (1 - decay) * params``.
+    axis_name: pmap axis name; gradients, metrics and model state are averaged over it.
+
+  Returns:
+    The pure step function. ``metrics`` adds ``grad_norm`` to the loss's metrics.
+  """
+
+  def step(state: TrainState, batch, key):
+    rng = jax.random.fold_in(key, state.step)
+    batch_size = jax.tree.leaves(batch)[0].shape[0]
+    keys = example_keys(rng, batch_size, axis_name)
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+    (_, (metrics, model_state)), grads = grad_fn(state.params, state.model_state, batch, keys)
+    if axis_name:
+      grads, metrics, model_state = jax.lax.pmean((grads, metrics, model_state), axis_name)
+    updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    ema = jax.tree.map(lambda e, p: ema_decay * e + (1.0 - ema_decay) * p,
+                       state.ema_params, params)
+    metrics = dict(metrics, grad_norm=optax.global_norm(grads))
+    new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state,
+                              ema_params=ema, model_state=model_state)
+    return new_state, metrics
+
+  return step
