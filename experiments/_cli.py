@@ -11,6 +11,14 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def quiet_logs() -> None:
+  """Keeps absl INFO chatter (orbax, TFDS) off the console unless --verbosity is given."""
+  from absl import flags, logging
+
+  if not flags.FLAGS["verbosity"].present:
+    logging.set_verbosity(logging.WARNING)
+
+
 def user_errors() -> tuple[type[BaseException], ...]:
   from latentjax.data import DatasetNotAvailableError
   from latentjax.training import ConfigError, NonFiniteLossError
@@ -20,6 +28,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
 def run_or_exit(fn, *args, **kwargs):
   """Calls ``fn``; on a user error prints ``error: <message>`` and exits with status 1."""
+  quiet_logs()
   errors = user_errors()
   try:
     return fn(*args, **kwargs)

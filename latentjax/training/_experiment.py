@@ -19,7 +19,7 @@ from latentjax.training._state import TrainState
 Array = jax.Array
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # hashed by identity: a static jit argument
 class Experiment:
   """Everything about a run that follows from its config (no data read yet).
 
