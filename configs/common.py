@@ -18,7 +18,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.download = True
   c.data.batch_size = 128  # global batch
   c.data.eval_batch_size = 256
-  c.data.shuffle_buffer_size = 0  # 0: whole split (or 10,000 when larger)
+  c.data.shuffle_buffer_size = 0  # 0: whole split if it fits in ~512 MiB, else a window that does
   c.data.train_split = ""  # "": the dataset's train split
   c.data.eval_split = ""  # "": the dataset's test split
 
