@@ -1,0 +1,89 @@
+"""Latent-space operations for any decoder: pure, jit- and vmap-compatible functions.
+
+Interpolation, the decoder's pull-back geometry and geodesics, arithmetic and semantic
+directions, traversals, clustering and nearest neighbours. Functions take plain arrays
+and, where a model is involved, any callable ``decoder(z) -> x`` mapping one code ``[D]``
+to an array or pytree of arrays (a bound Flax ``apply``, an Equinox module, a lambda).
+They depend on JAX, optax and NumPy only, and compile once per decoder, shapes and static
+arguments::
+
+    from latentjax import latent_ops as lo
+
+    path = lo.interpolate(z0, z1, num_steps=8, method="slerp")     # [8, D]
+    curve = lo.geodesic(decoder, z0, z1)                           # [32, D]
+    length = lo.curve_length(decoder, curve, subdivisions=16)
+    centroids, labels = lo.kmeans(key, codes, k=10)
+"""
+
+from latentjax.latent_ops._arithmetic import analogy, attribute_vector, move_along, traverse
+from latentjax.latent_ops._cluster import (
+    KMeansResult,
+    kmeans,
+    kmeans_fit,
+    kmeans_inertia,
+    nearest_neighbors,
+)
+from latentjax.latent_ops._directions import (
+    PCAResult,
+    pca,
+    pca_directions,
+    pca_explained_variance,
+    sefa_directions,
+    supervised_direction,
+)
+from latentjax.latent_ops._geodesic import (
+    GeodesicResult,
+    geodesic,
+    geodesic_distance_matrix,
+    solve_geodesic,
+)
+from latentjax.latent_ops._geometry import (
+    curve_energy,
+    curve_length,
+    magnification_factor,
+    pullback_metric,
+    resample_curve,
+    subdivide_curve,
+)
+from latentjax.latent_ops._graph import geodesic_from_graph, graph_init_curve, knn_graph
+from latentjax.latent_ops._interpolate import interpolate, lerp, slerp
+
+__all__ = [
+    # Interpolation.
+    "lerp",
+    "slerp",
+    "interpolate",
+    # Geometry.
+    "pullback_metric",
+    "magnification_factor",
+    "curve_length",
+    "curve_energy",
+    "subdivide_curve",
+    "resample_curve",
+    # Geodesics.
+    "geodesic",
+    "solve_geodesic",
+    "GeodesicResult",
+    "geodesic_distance_matrix",
+    "knn_graph",
+    "graph_init_curve",
+    "geodesic_from_graph",
+    # Arithmetic and traversals.
+    "analogy",
+    "attribute_vector",
+    "move_along",
+    "traverse",
+    # Directions.
+    "pca",
+    "PCAResult",
+    "pca_directions",
+    "pca_explained_variance",
+    "supervised_direction",
+    "sefa_directions",
+    # Clustering and neighbours.
+    "kmeans",
+    "kmeans_fit",
+    "KMeansResult",
+    "kmeans_inertia",
+    "nearest_neighbors",
+]
