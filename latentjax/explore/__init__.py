@@ -1,0 +1,117 @@
+"""Exploring a trained model's latent space: the HTML report, and helpers for notebooks.
+
+    from latentjax import explore, training
+    path = explore.build_report("runs/vae", companion_workdir="runs/vae2d")  # report.html
+
+    run = training.load_run("runs/vae")
+    codes = explore.encode_split(run)                       # test split -> LatentCodes
+    data = explore.explorer_data(run.decoder_fn(), codes)   # for the interactive explorer
+    explore.LatentExplorer(data)                            # ipywidgets, in a notebook
+
+`build_report` is what `python -m experiments.explore --workdir=...` runs. Its pieces
+(pair choice, paths and their decoded lengths, directions, clustering scores, the
+magnification grid) are public so notebooks use the same code. Everything latent is
+computed with `latentjax.latent_ops`; everything drawn with `latentjax.viz`.
+"""
+
+from latentjax.explore._clusters import Clustering, cluster_codes, knn_accuracy
+from latentjax.explore._codes import (
+    LatentCodes,
+    choose_distant_pairs,
+    choose_pairs,
+    encode_split,
+    jitted_decoder,
+    label_key_of,
+)
+from latentjax.explore._directions import (
+    SupervisedDirection,
+    Traversal,
+    active_dimensions,
+    attribute_rows,
+    class_analogies,
+    class_attribute_vectors,
+    class_means,
+    dimension_traversal,
+    pca_traversal,
+    supervised_traversal,
+)
+from latentjax.explore._explorer import (
+    ExplorerData,
+    PathView,
+    explorer_data,
+    nearest_code,
+    path_view,
+    png_bytes,
+    scatter_figure,
+    slide_codes,
+    slide_view,
+)
+from latentjax.explore._explorer_widget import LatentExplorer
+from latentjax.explore._geometry import grid_points, latent_extent, magnification_grid
+from latentjax.explore._paths import (
+    METHODS,
+    decoded_lengths,
+    interpolation_paths,
+    path_frames,
+    strip_label,
+)
+from latentjax.explore._report import REPORT_NAME, SECTIONS, build_report
+from latentjax.explore._settings import SMALL_ENV, ExploreSettings, small_mode
+from latentjax.explore._summary import (
+    metrics_table,
+    parameter_count,
+    read_metrics_json,
+    run_summary,
+    training_history,
+)
+
+__all__ = [
+    "METHODS",
+    "REPORT_NAME",
+    "SECTIONS",
+    "SMALL_ENV",
+    "Clustering",
+    "ExploreSettings",
+    "ExplorerData",
+    "LatentCodes",
+    "LatentExplorer",
+    "PathView",
+    "SupervisedDirection",
+    "Traversal",
+    "active_dimensions",
+    "attribute_rows",
+    "build_report",
+    "choose_distant_pairs",
+    "choose_pairs",
+    "class_analogies",
+    "class_attribute_vectors",
+    "class_means",
+    "cluster_codes",
+    "decoded_lengths",
+    "dimension_traversal",
+    "encode_split",
+    "explorer_data",
+    "grid_points",
+    "interpolation_paths",
+    "jitted_decoder",
+    "knn_accuracy",
+    "label_key_of",
+    "latent_extent",
+    "magnification_grid",
+    "metrics_table",
+    "nearest_code",
+    "parameter_count",
+    "path_frames",
+    "path_view",
+    "pca_traversal",
+    "png_bytes",
+    "read_metrics_json",
+    "run_summary",
+    "scatter_figure",
+    "slide_codes",
+    "slide_view",
+    "small_mode",
+    "strip_label",
+    "supervised_traversal",
+    "training_history",
+]

@@ -1,0 +1,127 @@
+"""What the report's sections share: the explored runs, the settings, where to write.
+
+    view = view_run(training.load_run("runs/vae"), ExploreSettings())
+    ctx = Context(main=view, companion=None, settings=settings, out_dir=path, key=key)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from latentjax.explore._codes import LatentCodes, encode_split, jitted_decoder
+from latentjax.explore._settings import ExploreSettings
+from latentjax.explore._summary import read_metrics_json
+
+# Distinct streams of the report's randomness, folded into the seed's key.
+KMEANS_KEY, SAMPLE_KEY = 0, 1
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RunView:
+  """A trained run seen through its test split.
+
+  Attributes:
+    run: the `training.Run`.
+    label: short name used in tables ("16-D VAE").
+    codes: the encoded test split.
+    decoder: ``z -> x`` for unconditional runs, None for conditional ones.
+    decode: jitted numpy version of `decoder` (None for conditional runs).
+    metrics: its ``metrics.json``, or None.
+    decode_labelled: jitted ``run.decode(z [B, D], y [B] or None) -> x``.
+  """
+
+  run: object
+  label: str
+  codes: LatentCodes
+  decoder: Callable | None
+  decode: Callable | None
+  metrics: dict | None
+  decode_labelled: Callable
+  _by_class: dict = dataclasses.field(default_factory=dict, repr=False)
+
+  def decoder_for(self, label: int | None) -> tuple[Callable, Callable]:
+    """(JAX decoder ``z [D] -> x``, jitted numpy decoder) for codes of a class.
+
+    For a conditional run the decoder is ``Partial(decode_one, label)``: the label is
+    an array leaf, so latent ops compile once for all classes. For an unconditional
+    run, the run's own decoder.
+    """
+    if not self.run.conditional:
+      return self.decoder, self.decode
+    label = int(label)
+    if "fn" not in self._by_class:
+      run = self.run
+
+      def decode_one(y, z):  # One function object per run: one compilation.
+        return run.decode(z[None], y[None])[0]
+
+      self._by_class["fn"] = decode_one
+    if label not in self._by_class:
+      dec = jax.tree_util.Partial(self._by_class["fn"], jnp.asarray(label, jnp.int32))
+      self._by_class[label] = (dec, jitted_decoder(dec))
+    return self._by_class[label]
+
+  @property
+  def is_image(self) -> bool:
+    return len(self.run.exp.spec.input_shape) == 3
+
+  @property
+  def family(self) -> str:
+    return self.run.exp.family
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Context:
+  """Everything a section needs.
+
+  Attributes:
+    main: the explored run.
+    companion: an optional 2-D-latent run of the same data (geometry section).
+    settings: the `ExploreSettings`.
+    out_dir: where pictures are written.
+    key: the report's base PRNG key.
+  """
+
+  main: RunView
+  companion: RunView | None
+  settings: ExploreSettings
+  out_dir: pathlib.Path
+  key: jax.Array
+
+  def path(self, name: str) -> pathlib.Path:
+    return self.out_dir / name
+
+
+def run_label(run) -> str:
+  """"16-D VAE", "8-D CVAE", "16-D AE"."""
+  return f"{run.latent_dim}-D {run.exp.family.upper()}"
+
+
+def view_run(run, settings: ExploreSettings, label: str | None = None) -> RunView:
+  """Encodes a run's test split and prepares its decoder."""
+  codes = encode_split(run, num_examples=settings.num_examples)
+  decoder = None if run.conditional else run.decoder_fn()
+  return RunView(run=run, label=label or run_label(run), codes=codes, decoder=decoder,
+                 decode=None if decoder is None else jitted_decoder(decoder),
+                 metrics=read_metrics_json(run.workdir), decode_labelled=jax.jit(run.decode))
+
+
+def key_for(ctx: Context, stream: int) -> jax.Array:
+  """An independent key of the report's randomness."""
+  return jax.random.fold_in(ctx.key, stream)
+
+
+def class_names(view: RunView) -> list[str] | None:
+  """Names of the classes of the run's data ("0" ... "9" for digits)."""
+  n = view.run.exp.spec.num_classes
+  return [str(k) for k in range(n)] if n else None
+
+
+def finite(values) -> bool:
+  return bool(np.all(np.isfinite(np.asarray(values, np.float64))))

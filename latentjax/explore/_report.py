@@ -1,0 +1,116 @@
+"""The exploration report of a trained run: one HTML page that opens from disk.
+
+    path = build_report("runs/vae")                          # runs/vae/report.html
+    path = build_report("runs/vae", companion_workdir="runs/vae2d",
+                        settings=ExploreSettings.small())
+
+Pictures are written to ``<workdir>/explore/`` (PNG, and one GIF) and linked from
+``<workdir>/report.html`` by relative paths, or embedded with ``embed_images=True``.
+Sections, in order, each left out when it does not apply to the run: model and
+training; evaluation metrics; samples; reconstructions; interpolations; arithmetic
+and attribute directions; traversals; latent scatter and clusters; geometry (a 2-D
+latent space: the run's own, or the companion run's).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import time
+from collections.abc import Callable
+
+import jax
+
+from latentjax import viz
+from latentjax.explore import _latent_sections, _run_sections, _space_sections
+from latentjax.explore._codes import label_key_of
+from latentjax.explore._context import Context, run_label, view_run
+from latentjax.explore._settings import ExploreSettings
+
+REPORT_NAME = "report.html"
+ASSETS_DIR = "explore"
+
+
+# (title, builder): a builder returns Report.add_section kwargs, or None to leave it out.
+SECTIONS = (
+    ("Model and training", _run_sections.model_and_training),
+    ("Evaluation metrics", _run_sections.evaluation_metrics),
+    ("Samples", _run_sections.samples),
+    ("Reconstructions", _run_sections.reconstructions),
+    ("Interpolations: linear, spherical and geodesic", _latent_sections.interpolations),
+    ("Arithmetic and attribute directions", _latent_sections.arithmetic),
+    ("Traversals", _latent_sections.traversals),
+    ("Latent scatter and clusters", _space_sections.scatter_and_clusters),
+    ("Geometry: magnification factor and geodesics", _space_sections.geometry),
+)
+
+
+def build_report(workdir: str, *, companion_workdir: str | None = None,
+                 settings: ExploreSettings | None = None, output: str | None = None,
+                 embed_images: bool = False,
+                 progress: Callable[[str], None] | None = None) -> pathlib.Path:
+  """Explores a trained run and writes its HTML report.
+
+  Args:
+    workdir: the run folder (``config.json``, checkpoints; ``metrics.json`` and
+      ``metrics.jsonl`` are used when present).
+    companion_workdir: optional run with a 2-D latent space on the same data, for the
+      geometry section when the main run's latent space is not 2-D.
+    settings: sizes of the computations (default `ExploreSettings()`).
+    output: the HTML file (default ``<workdir>/report.html``).
+    embed_images: embed pictures as data URIs instead of linking files.
+    progress: optional callable receiving one line per finished section.
+
+  Returns:
+    The path of the HTML file.
+
+  Raises:
+    FileNotFoundError: if a run folder has no config or checkpoint.
+    ValueError: if the companion run's latent space is not 2-D or its dataset
+      differs from the main run's.
+  """
+  from latentjax import training
+
+  settings = ExploreSettings() if settings is None else settings
+  if not isinstance(settings, ExploreSettings):
+    raise TypeError(f"`settings` must be an ExploreSettings, got {type(settings).__name__}")
+  say = progress or (lambda _: None)
+  t0 = time.perf_counter()
+  run = training.load_run(workdir)
+  crun = None
+  if companion_workdir:
+    crun = training.load_run(companion_workdir)
+    if crun.latent_dim != 2:
+      raise ValueError(f"`companion_workdir` {companion_workdir!r} must hold a run with a "
+                       f"2-D latent space, got latent_dim={crun.latent_dim}")
+    if crun.exp.cfg.data.name != run.exp.cfg.data.name:
+      raise ValueError(f"`companion_workdir` {companion_workdir!r} was trained on "
+                       f"{crun.exp.cfg.data.name!r}, the run on {run.exp.cfg.data.name!r}")
+  main = view_run(run, settings)
+  companion = None
+  if crun is not None:
+    companion = view_run(crun, settings, label=f"{run_label(crun)} (companion)")
+  html_path = pathlib.Path(output) if output else pathlib.Path(workdir) / REPORT_NAME
+  out_dir = html_path.parent / ASSETS_DIR
+  out_dir.mkdir(parents=True, exist_ok=True)
+  ctx = Context(main=main, companion=companion, settings=settings, out_dir=out_dir,
+                key=jax.random.PRNGKey(settings.seed))
+  say(f"encoded {main.codes.num_examples} {main.codes.split!r} examples "
+      f"({time.perf_counter() - t0:.1f}s)")
+
+  cfg = run.exp.cfg
+  labelled = "labelled" if label_key_of(run) else "unlabelled"
+  report = viz.Report(
+      f"Latent space of a {main.label} on {cfg.data.name}",
+      description=(f"{os.path.abspath(workdir)} · step {run.step:,} · {labelled} data · "
+                   f"written {time.strftime('%Y-%m-%d %H:%M')}"))
+  for title, fn in SECTIONS:
+    t = time.perf_counter()
+    content = fn(ctx)
+    if content is None:
+      continue
+    report.add_section(title, **content)
+    say(f"{title} ({time.perf_counter() - t:.1f}s)")
+  path = report.write(html_path, embed_images=embed_images)
+  say(f"wrote {path} ({time.perf_counter() - t0:.1f}s in all)")
+  return path

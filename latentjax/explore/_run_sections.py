@@ -1,0 +1,130 @@
+"""Report sections about the run itself: model and training, metrics, samples, reconstructions.
+
+Each function takes the report `Context` and returns the keyword arguments of
+`viz.Report.add_section` (text, images, table, figure), or None when the section does
+not apply to the run, so that it is left out rather than shown empty.
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax.numpy as jnp
+import numpy as np
+
+from latentjax import viz
+from latentjax.explore._context import SAMPLE_KEY, Context, RunView, key_for
+from latentjax.explore._summary import metrics_table, run_summary, training_history
+
+_CURVES = ("loss", "recon_nll", "kl", "grad_norm", "mse")  # Training curves shown, in order.
+
+
+def _views(ctx: Context) -> list[RunView]:
+  return [v for v in (ctx.main, ctx.companion) if v is not None]
+
+
+def decode_with_labels(view: RunView, z, y=None) -> np.ndarray:
+  """Decoded means [B, ...] of codes [B, D] (labels [B] for a conditional run)."""
+  z = jnp.asarray(z, jnp.float32)
+  if view.run.conditional:
+    if y is None:
+      raise ValueError("`y` is required to decode with a conditional run")
+    return np.asarray(view.decode_labelled(z, jnp.asarray(y, jnp.int32)))
+  return view.decode(z)
+
+
+def model_and_training(ctx: Context) -> dict | None:
+  """Summary table of the run(s) and their training curves."""
+  views = _views(ctx)
+  summaries = {v.label: run_summary(v.run) for v in views}
+  if len(views) == 1:
+    table = summaries[views[0].label]
+  else:
+    keys = list(dict.fromkeys(k for s in summaries.values() for k in s))
+    table = [{"": k, **{name: s.get(k, "") for name, s in summaries.items()}} for k in keys]
+  images = []
+  for v in views:
+    history = training_history(v.run.workdir)
+    if not history:
+      continue
+    name = "loss_curves.png" if v is ctx.main else "loss_curves_companion.png"
+    shown = [k for k in history if k.split("/", 1)[1] in _CURVES or k.startswith("eval/")]
+    shown.sort(key=lambda k: (_CURVES.index(k.split("/", 1)[1])
+                              if k.split("/", 1)[1] in _CURVES else len(_CURVES), k))
+    viz.loss_curves(history, metrics=shown or None, smoothing=0.6,
+                    title=f"training of the {v.label}", path=ctx.path(name))
+    images.append((ctx.path(name), f"{v.label}: logged metrics against the training step "
+                                   "(raw faint, smoothed solid)"))
+  text = (f"The {ctx.main.label} was trained on {ctx.main.run.exp.cfg.data.name} for "
+          f"{ctx.main.run.step:,} steps.")
+  if ctx.companion is not None:
+    comp = ctx.companion.run
+    text += (f" A companion {comp.exp.family.upper()} with a 2-D latent space, trained on "
+             f"the same data for {comp.step:,} steps, serves the geometry section.")
+  return {"text": text, "table": table, "images": images}
+
+
+def evaluation_metrics(ctx: Context) -> dict | None:
+  """The metrics.json of the run(s), side by side."""
+  rows = metrics_table({v.label: v.metrics for v in _views(ctx)})
+  if not rows:
+    return None
+  text = ("From metrics.json, written by the evaluation on the test split. For a VAE, "
+          "the ELBO and the importance-weighted IWAE-k bound are lower bounds on the "
+          "test log-likelihood log p(x), in nats per example (higher is better); the "
+          "IWAE bound is the tighter one.")
+  if not any(v.run.exp.is_variational for v in _views(ctx)):
+    text = ("From metrics.json, written by the evaluation on the test split: the "
+            "reconstruction negative log-likelihood and mean squared error (lower is better).")
+  return {"text": text, "table": rows}
+
+
+def _existing(view: RunView, name: str) -> str | None:
+  path = os.path.join(view.run.workdir, name)
+  return path if os.path.isfile(path) else None
+
+
+def samples(ctx: Context) -> dict | None:
+  """Decoded samples from the prior (or the fitted code Gaussian of an autoencoder)."""
+  view = ctx.main
+  if not view.is_image:
+    return None
+  run = view.run
+  source = "the prior N(0, I)" if run.exp.is_variational else "a Gaussian fitted to the codes"
+  path = _existing(view, "samples.png")
+  if path is None:
+    try:
+      z = run.sample_codes(key_for(ctx, SAMPLE_KEY), 64)
+    except FileNotFoundError:
+      return None  # An autoencoder that was never evaluated has no code Gaussian.
+    if run.conditional:
+      classes = run.exp.spec.num_classes
+      per = max(1, 64 // classes)
+      zs = jnp.tile(z[:per], (classes, 1))
+      x = decode_with_labels(view, zs, jnp.repeat(jnp.arange(classes), per))
+      viz.image_grid(x, ncols=per, path=ctx.path("samples.png"))
+    else:
+      viz.image_grid(view.decode(z), path=ctx.path("samples.png"))
+    path = ctx.path("samples.png")
+  text = f"Decoded means of codes drawn from {source}."
+  if run.conditional:
+    text += " One row per class, with the same codes in every row: one style, every class."
+  return {"text": text, "images": [(path, f"samples of the {view.label}")]}
+
+
+def reconstructions(ctx: Context) -> dict | None:
+  """Test examples next to the decoded means of their codes."""
+  view = ctx.main
+  if not view.is_image:
+    return None
+  path = _existing(view, "reconstructions.png")
+  if path is None:
+    n = min(16, view.codes.num_examples)
+    x = view.codes.inputs[:n]
+    y = None if view.codes.labels is None else view.codes.labels[:n]
+    recon = decode_with_labels(view, view.codes.codes[:n], y)
+    viz.reconstruction_pairs(x, recon, path=ctx.path("reconstructions.png"))
+    path = ctx.path("reconstructions.png")
+  what = "posterior means" if view.run.exp.is_variational else "codes"
+  return {"text": f"Test examples (top) and the decoded {what} of their encodings (bottom).",
+          "images": [(path, "test examples and their reconstructions")]}

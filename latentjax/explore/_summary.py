@@ -1,0 +1,126 @@
+"""What a run is and how its training went: a summary table, loss curves, metrics rows.
+
+    rows = run_summary(run)                 # [{"": "family", "value": "vae"}, ...]
+    history = training_history(workdir)     # "train/loss" -> (steps, values), ...
+    table = metrics_table({"16-D VAE": m16, "2-D VAE": m2})
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+
+import jax
+import numpy as np
+
+# Rows of the evaluation-metrics table: metrics.json key -> (label, unit / note).
+_METRIC_ROWS = (
+    ("elbo_nats", "test ELBO (nats per example, higher is better)"),
+    ("iwae_nats", "test IWAE bound (nats per example)"),
+    ("kl_nats", "KL(q(z|x) || p(z)) (nats)"),
+    ("elbo_bits_per_dim", "negative ELBO in bits per dimension"),
+    ("recon_nll_nats", "test reconstruction NLL (nats per example)"),
+    ("mse", "test reconstruction MSE"),
+    ("num_examples", "test examples"),
+    ("iwae_num_samples", "IWAE samples k"),
+    ("likelihood", "likelihood"),
+    ("step", "checkpoint step"),
+)
+_NOT_PLOTTED = ("steps_per_sec",)
+
+
+def parameter_count(params) -> int:
+  """Number of scalars in a parameter pytree."""
+  return int(sum(np.prod(np.shape(x)) for x in jax.tree.leaves(params)))
+
+
+def read_metrics_json(workdir: str) -> dict | None:
+  """``<workdir>/metrics.json`` as a dict, or None when the run was not evaluated."""
+  path = os.path.join(workdir, "metrics.json")
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def run_summary(run) -> dict[str, object]:
+  """Model, data and training facts of a run, for a two-column table.
+
+  Args:
+    run: a `training.Run`.
+
+  Returns:
+    An ordered mapping of label -> value.
+  """
+  from latentjax import training
+
+  cfg = run.exp.cfg
+  m, d, o, t = cfg.model, cfg.data, cfg.optim, cfg.train
+  arch = m.architecture
+  if arch == "mlp":
+    arch = f"MLP, hidden {' → '.join(str(h) for h in m.hidden_dims)}"
+  else:
+    arch = f"conv, channels {' → '.join(str(c) for c in m.channels)}"
+  out = {
+      "model family": m.family,
+      "architecture": arch,
+      "latent dimension": m.latent_dim,
+      "parameters": f"{parameter_count(run.state.params):,}",
+      "dataset": f"{d.name} (input {tuple(run.exp.spec.input_shape)}, "
+                 f"train split {run.exp.train_split!r}, test split {run.exp.eval_split!r})",
+      "likelihood": cfg.objective.likelihood,
+  }
+  if run.exp.is_variational:
+    out["β (KL weight)"] = cfg.objective.beta
+  out.update({
+      "training steps": f"{run.step:,} of {t.num_steps:,} (batch {d.batch_size})",
+      "optimizer": f"{o.name}, learning rate {o.learning_rate:g}, {o.schedule} schedule",
+      "evaluated with": "EMA parameters" if cfg.eval.use_ema else "raw parameters",
+      "seed": cfg.seed,
+  })
+  records = training.read_metrics(run.workdir, split="train")
+  speeds = [r["steps_per_sec"] for r in records if isinstance(r.get("steps_per_sec"), float)]
+  if speeds:
+    out["training speed"] = f"{float(np.median(speeds)):.0f} steps/s (median)"
+  return out
+
+
+def training_history(workdir: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+  """Logged metrics as "split/name" -> (steps [K], values [K]), for `viz.loss_curves`.
+
+  Non-finite values and bookkeeping series (steps per second) are dropped.
+  """
+  from latentjax import training
+
+  series: dict[str, list[tuple[int, float]]] = {}
+  for rec in training.read_metrics(workdir):
+    split = rec.get("split", "train")
+    for k, v in rec.items():
+      if k in ("step", "split") or k in _NOT_PLOTTED:
+        continue
+      if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+        series.setdefault(f"{split}/{k}", []).append((int(rec["step"]), float(v)))
+  return {k: (np.array([s for s, _ in v]), np.array([x for _, x in v]))
+          for k, v in series.items() if v}
+
+
+def metrics_table(metrics_by_run: Mapping[str, Mapping | None]) -> list[dict[str, object]]:
+  """Rows of the evaluation-metrics table, one column per run.
+
+  Args:
+    metrics_by_run: column name -> a ``metrics.json`` dict (or None to skip).
+
+  Returns:
+    A list of row mappings ``{"metric": label, <run>: value, ...}``, only rows that
+    some run has; empty if no run has metrics.
+  """
+  runs = {k: v for k, v in metrics_by_run.items() if v}
+  rows = []
+  for key, label in _METRIC_ROWS:
+    if any(key in m for m in runs.values()):
+      row = {"metric": label}
+      row.update({name: m.get(key, "") for name, m in runs.items()})
+      rows.append(row)
+  return rows
