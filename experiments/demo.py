@@ -1,11 +1,19 @@
-"""The main job on built-in data: train a VAE on `digits`, evaluate it, show where to look.
+"""The main job on built-in data: train, evaluate and explore a VAE on `digits`.
 
     python -m experiments.demo --workdir=runs/demo        # what `make demo` runs
 
-Trains configs/vae_digits.py (resuming if the workdir already holds a run), computes
-the test ELBO and IWAE-100 bound in nats, writes sample and reconstruction grids.
+1. trains configs/vae_digits.py (16-D latent) in --workdir and evaluates it (test ELBO
+   and IWAE-100 bound in nats, sample and reconstruction grids);
+2. trains the 2-D-latent companion configs/vae2d_digits.py in <workdir>/companion_2d,
+   whose latent plane the report draws the magnification factor and geodesics on;
+3. explores both and writes <workdir>/report.html, a page that opens from disk.
+
+About 2 minutes on 2 CPU cores. Re-running reuses finished runs (and resumes
+interrupted ones), so only the report is rebuilt. LATENTJAX_SMALL=1 makes the
+exploration quick and rough.
 """
 
+import json
 import os
 import time
 
@@ -14,30 +22,88 @@ from absl import app, flags
 from experiments import _cli
 
 _WORKDIR = flags.DEFINE_string("workdir", "runs/demo", "Run folder for the demo.")
-_STEPS = flags.DEFINE_integer("num_steps", None, "Override the number of training steps.")
+_STEPS = flags.DEFINE_integer("num_steps", None, "Training steps of the 16-D VAE.")
+_COMPANION_STEPS = flags.DEFINE_integer(
+    "companion_steps", None, "Training steps of the 2-D companion VAE.")
+_DATA_DIR = flags.DEFINE_string("data_dir", "", "TFDS data directory ('': TFDS default).")
+
+COMPANION_DIR = "companion_2d"
+MAIN_STEPS = 5000  # ~50 s on 2 CPU cores.
+COMPANION_STEPS = 4000  # ~40 s.
+
+
+def _finished(config, workdir: str) -> dict | None:
+  """The metrics of a run already trained to `config`'s steps and evaluated, else None."""
+  from latentjax import training
+
+  path = os.path.join(workdir, "metrics.json")
+  if not os.path.exists(path):
+    return None
+  try:
+    trained = training.read_config(workdir)
+  except FileNotFoundError:
+    return None
+  if json.loads(config.to_json()) != json.loads(trained.to_json()):
+    return None
+  with open(path) as f:
+    metrics = json.load(f)
+  ckpt = training.Checkpointer(workdir, asynchronous=False)
+  try:
+    latest = ckpt.latest_step()
+  finally:
+    ckpt.close()
+  steps = config.train.num_steps
+  return metrics if metrics.get("step") == steps and latest == steps else None
+
+
+def _train(config, workdir: str, what: str) -> dict:
+  from latentjax import training
+
+  t = time.perf_counter()
+  metrics = _finished(config, workdir)
+  if metrics is not None:
+    print(f"{what}: reusing the finished run in {workdir}")
+    return metrics
+  print(f"{what}: training {config.train.num_steps} steps in {workdir} ...", flush=True)
+  metrics = _cli.run_or_exit(training.train_and_evaluate, config, workdir)
+  print(f"{what}: trained and evaluated in {time.perf_counter() - t:.0f}s "
+        f"(test ELBO {metrics['elbo_nats']:.2f} nats)", flush=True)
+  return metrics
 
 
 def main(argv):
-  del argv
-  from configs import vae_digits
-  from latentjax import training
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  from configs import vae2d_digits, vae_digits
+  from latentjax import explore
 
   t0 = time.perf_counter()
-  config = vae_digits.get_config()
-  if _STEPS.value is not None:
-    config.train.num_steps = _STEPS.value
   workdir = _WORKDIR.value
-  print(f"Training a VAE on digits ({config.train.num_steps} steps) in {workdir} ...")
-  metrics = _cli.run_or_exit(training.train_and_evaluate, config, workdir)
+  config = vae_digits.get_config()
+  config.train.num_steps = _STEPS.value or MAIN_STEPS
+  companion = vae2d_digits.get_config()
+  companion.train.num_steps = _COMPANION_STEPS.value or COMPANION_STEPS
+  for c in (config, companion):
+    c.data.data_dir = _DATA_DIR.value
+  metrics = _train(config, workdir, f"[1/3] VAE, {config.model.latent_dim}-D latent")
+  companion_dir = None
+  if config.model.latent_dim != 2:
+    companion_dir = os.path.join(workdir, COMPANION_DIR)
+    _train(companion, companion_dir, "[2/3] companion VAE, 2-D latent")
+  print("[3/3] exploring the latent spaces ...", flush=True)
+  report = _cli.run_or_exit(explore.build_report, workdir, companion_workdir=companion_dir,
+                            settings=explore.ExploreSettings.from_env(),
+                            progress=lambda line: print(f"  {line}", flush=True))
   minutes = (time.perf_counter() - t0) / 60
   print()
   print(f"Test ELBO:     {metrics['elbo_nats']:.2f} nats per image "
         f"({metrics['num_examples']} test digits, Bernoulli likelihood)")
   print(f"Test IWAE-{metrics['iwae_num_samples']}: {metrics['iwae_nats']:.2f} nats per image")
-  print(f"Done in {minutes:.1f} min. Your results are in {os.path.abspath(workdir)}:")
-  for name in ("samples.png", "reconstructions.png", "metrics.json", "metrics.jsonl"):
-    print(f"  {os.path.join(os.path.abspath(workdir), name)}")
-  print(f"TensorBoard: tensorboard --logdir {os.path.join(workdir, 'tensorboard')}")
+  print(f"Done in {minutes:.1f} min. Runs: {os.path.abspath(workdir)}"
+        + (f" and {os.path.abspath(companion_dir)}" if companion_dir else ""))
+  print(f"TensorBoard: tensorboard --logdir {workdir}")
+  print("Open the report in a browser:")
+  print(f"  {report.resolve()}")
 
 
 if __name__ == "__main__":
