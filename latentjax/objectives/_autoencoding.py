@@ -90,11 +90,17 @@ def make_ae_loss(model, *, likelihood: str, gaussian_scale: float = 1.0,
   return loss_fn
 
 
-def _check_encoded(mean, logvar, x):
+def _posterior(encode_fn, x, num_samples):
+  """Encodes x; returns (mean, logvar, sample(key) -> z ~ q(z | x)), all [B, D]."""
+  if num_samples < 1:
+    raise ValueError(f"`num_samples` must be >= 1, got {num_samples}")
+  mean, logvar = encode_fn(x)
   if mean.ndim != 2 or mean.shape != logvar.shape or mean.shape[0] != x.shape[0]:
     raise ValueError(
         f"`encode_fn` must return (mean, logvar), each [B, D] with B = {x.shape[0]}; got "
         f"shapes {mean.shape} and {logvar.shape}")
+  std = jnp.exp(0.5 * logvar)
+  return mean, logvar, lambda k: mean + std * jax.random.normal(k, mean.shape, mean.dtype)
 
 
 def elbo_bound(encode_fn: Callable, decode_fn: Callable, x: Array, key: Array, *,
@@ -114,15 +120,10 @@ def elbo_bound(encode_fn: Callable, decode_fn: Callable, x: Array, key: Array, *
   Returns:
     [B] lower bounds on log p(x) in nats.
   """
-  if num_samples < 1:
-    raise ValueError(f"`num_samples` must be >= 1, got {num_samples}")
-  mean, logvar = encode_fn(x)
-  _check_encoded(mean, logvar, x)
-  std = jnp.exp(0.5 * logvar)
+  mean, logvar, sample = _posterior(encode_fn, x, num_samples)
 
   def recon(k):
-    z = mean + std * jax.random.normal(k, mean.shape, mean.dtype)
-    return log_likelihood(likelihood, decode_fn(z), x, gaussian_scale)
+    return log_likelihood(likelihood, decode_fn(sample(k)), x, gaussian_scale)
 
   ll = jax.lax.map(recon, jax.random.split(key, num_samples)).mean(axis=0)
   return ll - gaussian_kl(mean, logvar)
@@ -149,14 +150,10 @@ def iwae_bound(encode_fn: Callable, decode_fn: Callable, x: Array, key: Array, *
   Returns:
     [B] bounds in nats.
   """
-  if num_samples < 1:
-    raise ValueError(f"`num_samples` must be >= 1, got {num_samples}")
-  mean, logvar = encode_fn(x)
-  _check_encoded(mean, logvar, x)
-  std = jnp.exp(0.5 * logvar)
+  mean, logvar, sample = _posterior(encode_fn, x, num_samples)
 
   def log_weight(k):
-    z = mean + std * jax.random.normal(k, mean.shape, mean.dtype)
+    z = sample(k)
     return (log_likelihood(likelihood, decode_fn(z), x, gaussian_scale)
             + standard_normal_log_density(z) - diag_gaussian_log_density(z, mean, logvar))
 
