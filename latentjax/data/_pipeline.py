@@ -236,7 +236,7 @@ def _examples(builder, spec: DatasetSpec, split, num_examples: int, example_fn):
     base = builder.as_dataset(split=split, shuffle_files=False, read_config=read_config)
     base = base.map(example_fn, num_parallel_calls=tf.data.AUTOTUNE)
     if num_examples * decoded <= BUFFER_BUDGET_BYTES:
-      base = base.cache()
+      base = _in_memory(base, num_examples)
     return base, None, decoded
   image = builder.info.features["image"]
   base = builder.as_dataset(split=split, shuffle_files=False, read_config=read_config,
@@ -245,6 +245,18 @@ def _examples(builder, spec: DatasetSpec, split, num_examples: int, example_fn):
   encoded = int(builder.info.dataset_size or 0) // max(total, 1) + overhead
   late_fn = lambda ex: example_fn({**ex, "image": image.decode_example(ex["image"])})
   return base, late_fn, min(encoded, decoded) if encoded > overhead else decoded
+
+
+def _in_memory(ds: tf.data.Dataset, num_examples: int) -> tf.data.Dataset:
+  """The same examples in the same order, decoded once and held in memory.
+
+  One pass reads the whole split into arrays, so no iterator is ever left holding a
+  partly filled cache (as ``Dataset.cache()`` would be when training stops mid-epoch).
+  """
+  if num_examples == 0:
+    return ds
+  arrays = next(iter(ds.batch(num_examples).take(1)))
+  return tf.data.Dataset.from_tensor_slices(arrays)
 
 
 def _process_split(split: str, process_index: int | None, process_count: int | None,
