@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 from absl import app, flags
 
+from experiments import _bench_models
+
 _WORKLOADS = flags.DEFINE_list(
     "workloads", None, "Comma-separated workloads to run (default: all registered).")
 _SMOKE = flags.DEFINE_bool("smoke", False, "Run each workload's tiny `smoke` config.")
@@ -252,6 +254,12 @@ def geodesic_workload(config) -> dict:
   return out
 
 
+# --------------------------------------------------------------------------- others
+
+register("convvae32")(_bench_models.convvae32_workload)
+register("pipeline")(_bench_models.pipeline_workload)
+
+
 # --------------------------------------------------------------------------- driver
 
 
@@ -266,7 +274,11 @@ def run_workloads(names=None, smoke: bool = False) -> dict:
       "jax": jax.__version__, "smoke": smoke, "workloads": {},
   }
   for name in names:
-    results["workloads"][name] = WORKLOADS[name](load_config(name, smoke))
+    figures = WORKLOADS[name](load_config(name, smoke))
+    if "achieved_gflops" in figures and "fraction_of_matmul_peak" not in figures:
+      figures["fraction_of_matmul_peak"] = figures["achieved_gflops"] / matmul_peak_gflops(
+          256 if smoke else 2048)
+    results["workloads"][name] = figures
   return results
 
 

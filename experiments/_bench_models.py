@@ -1,0 +1,120 @@
+"""Training-step and input-pipeline workloads of BENCHMARKS.md (registered by benchmark.py).
+
+``convvae32``: one jitted VAE training step (conv encoder/decoder, batch 128, 32x32x3,
+Bernoulli likelihood, analytic KL, Adam 1e-3) on synthetic data. ``pipeline``: the
+``digits`` and ``sprites`` input pipelines alone at batch 128, shuffled and preprocessed.
+"""
+
+import math
+import resource
+import time
+
+import numpy as np
+
+
+def _median_window_rate(run_window, num_windows: int) -> float:
+  """Median over windows of (items per second) returned by ``run_window() -> (items, s)``."""
+  rates = []
+  for _ in range(num_windows):
+    items, seconds = run_window()
+    rates.append(items / seconds)
+  return float(np.median(rates))
+
+
+def conv_vae_forward_macs(input_shape, channels, latent_dim) -> list[int]:
+  """Multiply-adds per example of each conv/dense layer of the conv VAE, forward, in order.
+
+  Encoder: 4x4 stride-2 convolutions, then Dense to 2 * latent_dim; decoder: Dense to the
+  smallest feature map, then 4x4 stride-2 transposed convolutions back to the input.
+  A transposed convolution is counted over its input pixels (k*k*cin*cout each), as
+  PyTorch's FlopCounterMode counts it.
+  """
+  h, w, c = input_shape
+  macs, cin = [], c
+  for cout in channels:
+    h, w = math.ceil(h / 2), math.ceil(w / 2)
+    macs.append(h * w * cout * 16 * cin)
+    cin = cout
+  macs.append(h * w * cin * 2 * latent_dim)  # posterior head
+  macs.append(latent_dim * h * w * cin)  # decoder projection
+  for cout in [*channels[::-1][1:], c]:
+    macs.append(h * w * 16 * cin * cout)
+    h, w, cin = 2 * h, 2 * w, cout
+  return macs
+
+
+def convvae32_workload(config) -> dict:
+  """Steady-state throughput of the conv VAE training step (BENCHMARKS.md ``convvae32``)."""
+  import jax
+  import jax.numpy as jnp
+  import optax
+
+  from latentjax import models, objectives, training
+
+  m, t = config.model, config.timing
+  shape = tuple(m.input_shape)
+  model = models.build_model("vae", architecture="conv", latent_dim=m.latent_dim,
+                             hidden_dims=(), channels=tuple(m.channels), input_shape=shape)
+  loss_fn = objectives.make_vae_loss(model, beta=1.0, likelihood=m.likelihood,
+                                     input_key="image")
+  key = jax.random.PRNGKey(0)
+  variables = model.init(key, jnp.zeros((1, *shape)), jnp.zeros((1, m.latent_dim)))
+  state = training.TrainState.create(params=variables["params"],
+                                     tx=optax.adam(config.optim.learning_rate))
+  num_params = sum(x.size for x in jax.tree.leaves(state.params))
+  batch = {"image": jax.random.uniform(key, (config.batch_size, *shape))}
+  step = jax.jit(training.make_train_step(loss_fn, ema_decay=0.0), donate_argnums=0)
+
+  start = time.perf_counter()
+  compiled = step.lower(state, batch, key).compile()
+  compile_s = time.perf_counter() - start
+  cost = compiled.cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  xla_flops = float(cost.get("flops", float("nan"))) if cost else float("nan")
+  for _ in range(t.warmup_steps):
+    state, _ = compiled(state, batch, key)
+  jax.block_until_ready(state)
+
+  def window():
+    nonlocal state
+    begin = time.perf_counter()
+    for _ in range(t.window_steps):
+      state, metrics = compiled(state, batch, key)
+    jax.block_until_ready((state, metrics))
+    return t.window_steps * config.batch_size, time.perf_counter() - begin
+
+  examples_per_s = _median_window_rate(window, t.num_windows)
+  macs = conv_vae_forward_macs(shape, tuple(m.channels), m.latent_dim)
+  # Forward, input gradient and weight gradient of every layer, but no input gradient for
+  # the first one (the data needs none): 2 FLOPs per multiply-add.
+  model_flops = 2 * config.batch_size * (3 * sum(macs) - macs[0])
+  steps_per_s = examples_per_s / config.batch_size
+  return {
+      "batch_size": config.batch_size, "parameters": int(num_params),
+      "examples_per_s": examples_per_s, "compile_s": compile_s,
+      "model_gflop_per_step": model_flops / 1e9, "xla_gflop_per_step": xla_flops / 1e9,
+      "achieved_gflops": model_flops * steps_per_s / 1e9,
+      "peak_host_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+  }
+
+
+def pipeline_workload(config) -> dict:
+  """Batches/s of the built-in TFDS pipelines alone (shuffled, preprocessed)."""
+  from latentjax import data
+
+  out = {"batch_size": config.batch_size}
+  for name in config.datasets:
+    spec = data.get_spec(name)
+    it = data.load(name, spec.train_split, batch_size=config.batch_size, shuffle=True, seed=0,
+                   data_dir=config.data_dir or None)
+    for _ in range(config.warmup_batches):
+      next(it)
+
+    def window(it=it):
+      begin = time.perf_counter()
+      for _ in range(config.window_batches):
+        next(it)
+      return config.window_batches, time.perf_counter() - begin
+
+    out[f"{name}_batches_per_s"] = _median_window_rate(window, config.num_windows)
+  return out

@@ -1,0 +1,30 @@
+"""The convvae32 and pipeline benchmark workloads: checksums against BENCHMARKS.md."""
+
+import pytest
+
+from experiments import _bench_models, benchmark
+
+
+def test_convvae32_model_flops_and_parameters_match_benchmarks_md():
+  config = benchmark.load_config("convvae32")
+  macs = _bench_models.conv_vae_forward_macs(tuple(config.model.input_shape),
+                                             tuple(config.model.channels),
+                                             config.model.latent_dim)
+  flops = 2 * config.batch_size * (3 * sum(macs) - macs[0])
+  assert flops / 1e9 == pytest.approx(7.550, abs=1e-3)  # BENCHMARKS.md checksum
+
+
+def test_convvae32_and_pipeline_smoke(tfds_data_dir, monkeypatch):
+  config = benchmark.load_config("pipeline", smoke=True)
+  config.data_dir = tfds_data_dir
+  monkeypatch.setattr(benchmark, "load_config",
+                      lambda name, smoke=False: config if name == "pipeline"
+                      else __import__(f"configs.bench_{name}", fromlist=["x"]).get_config(
+                          "smoke" if smoke else None))
+  results = benchmark.run_workloads(["convvae32", "pipeline"], smoke=True)
+  vae = results["workloads"]["convvae32"]
+  assert vae["parameters"] == 1_119_811  # BENCHMARKS.md: the same network
+  assert vae["examples_per_s"] > 0 and vae["compile_s"] > 0
+  assert vae["model_gflop_per_step"] == pytest.approx(7.550 * 4 / 128, rel=1e-3)
+  assert 0 < vae["fraction_of_matmul_peak"]
+  assert results["workloads"]["pipeline"]["digits_batches_per_s"] > 0
