@@ -145,7 +145,10 @@ def evaluate(workdir: str, *, write_images: bool = True) -> dict:
   else:
     out.update(recon_nll_nats=metrics["recon_nll"], mse=metrics["mse"],
                likelihood=exp.cfg.objective.likelihood)
-    fit_code_gaussian_from_data(run)
+    if jax.process_index() == 0:
+      fit_code_gaussian_from_data(run)
+  if jax.process_index() != 0:  # every process evaluates; the first one writes
+    return out
   if write_images:
     key = jax.random.fold_in(base_key, SAMPLE_KEY)
     samples, ncols = _sample_images(run, key, ev.num_sample_images)

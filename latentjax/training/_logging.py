@@ -18,9 +18,12 @@ class MetricWriter:
   Args:
     workdir: the run folder.
     tensorboard: also write TensorBoard event files (needs TensorFlow).
+    enabled: False makes every write a no-op (processes other than the first of a
+      multi-host run).
   """
 
-  def __init__(self, workdir: str, *, tensorboard: bool = True):
+  def __init__(self, workdir: str, *, tensorboard: bool = True, enabled: bool = True):
+    self._enabled = enabled
     os.makedirs(workdir, exist_ok=True)
     self._path = os.path.join(workdir, "metrics.jsonl")
     self._tb_root = os.path.join(workdir, "tensorboard") if tensorboard else None
@@ -32,6 +35,8 @@ class MetricWriter:
 
   def write(self, step: int, metrics: Mapping[str, float], split: str = "train") -> None:
     """Appends one record; non-finite values are written as strings ("nan", "inf")."""
+    if not self._enabled:
+      return
     record = {"step": int(step), "split": split}
     for k, v in metrics.items():
       v = float(v)

@@ -36,7 +36,10 @@ class NonFiniteLossError(RuntimeError):
 
 
 def write_config(config, workdir: str) -> None:
+  """Saves the run's config as ``<workdir>/config.json`` (from the first process only)."""
   os.makedirs(workdir, exist_ok=True)
+  if jax.process_index() != 0:
+    return
   with open(os.path.join(workdir, "config.json"), "w") as f:
     f.write(config.to_json(indent=2) if hasattr(config, "to_json") else json.dumps(config))
 
@@ -49,9 +52,18 @@ def _first_non_finite(records):
   return None
 
 
+def _local_value(x) -> np.ndarray:
+  """This process's copy of a replicated array (multi-host arrays are not fully addressable)."""
+  return np.asarray(x.addressable_data(0)) if isinstance(x, jax.Array) else np.asarray(x)
+
+
+@jax.jit
+def _finite_flags(tree):
+  return [jax.numpy.isfinite(x).all() for x in jax.tree.leaves(tree)]
+
+
 def _all_finite(tree) -> bool:
-  leaves = jax.tree.leaves(jax.tree.map(lambda x: jax.numpy.isfinite(x).all(), tree))
-  return bool(np.all(jax.device_get(leaves)))
+  return all(bool(_local_value(flag)) for flag in _finite_flags(tree))
 
 
 def train(config, workdir: str) -> dict:
@@ -95,9 +107,10 @@ def train(config, workdir: str) -> dict:
       shuffle=True, seed=cfg.seed, start_step=start, data_dir=cfg.data.data_dir or None,
       download=cfg.data.download, shuffle_buffer_size=cfg.data.shuffle_buffer_size or None)
   train_key = jax.random.fold_in(base_key, TRAIN_KEY)
-  writer = MetricWriter(workdir)
+  lead = jax.process_index() == 0  # one process logs for all
+  writer = MetricWriter(workdir, enabled=lead)
   progress = tqdm.tqdm(total=cfg.train.num_steps, initial=start, unit="step",
-                       disable=not cfg.train.progress_bar, dynamic_ncols=True)
+                       disable=not (cfg.train.progress_bar and lead), dynamic_ncols=True)
   pending, last = [], {}
   last_good_ckpt = ckpt.latest_step()
   window_start, window_t0 = start, time.perf_counter()
@@ -111,8 +124,7 @@ def train(config, workdir: str) -> dict:
       is_eval = tc.eval_every_steps and step % tc.eval_every_steps == 0
       if not (step % tc.log_every_steps == 0 or is_ckpt or is_eval):
         continue
-      records = [(s, {k: float(v) for k, v in m.items()})
-                 for s, m in jax.device_get(pending)]
+      records = [(s, {k: float(_local_value(v)) for k, v in m.items()}) for s, m in pending]
       pending = []
       bad = _first_non_finite(records)
       if bad is not None:
