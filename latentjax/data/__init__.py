@@ -18,7 +18,7 @@ nothing; TensorFlow is hidden from GPUs at the first `load`.
 # Builder modules are imported for their side effect: registering with TFDS.
 from latentjax.data import _digits, _sprites, _toy2d  # noqa: F401
 from latentjax.data._digits import digits_split_indices
-from latentjax.data._pipeline import DataIterator, load
+from latentjax.data._pipeline import DataIterator, load, split_size
 from latentjax.data._prepare import DatasetNotAvailableError
 from latentjax.data._preprocess import CELEB_A_ATTRIBUTES
 from latentjax.data._spec import DatasetSpec, get_spec, known_datasets
@@ -55,6 +55,7 @@ __all__ = [
     "sprites_factor_sizes",
     "sprites_factor_values",
     "sprites_grid_labels",
+    "split_size",
     "toy2d_modes",
     "toy2d_sample",
     "toy2d_stddev",

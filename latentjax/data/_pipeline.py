@@ -30,7 +30,7 @@ import tensorflow_datasets as tfds
 
 from latentjax.data._prepare import hide_tf_from_accelerators, prepare_builder
 from latentjax.data._preprocess import example_nbytes, make_preprocessing
-from latentjax.data._spec import DatasetSpec
+from latentjax.data._spec import DatasetSpec, get_spec
 
 BUFFER_BUDGET_BYTES = 512 * 2**20  # default shuffle buffer and in-memory cache limit
 _FOREVER = 2**62  # epochs of a num_epochs=None stream
@@ -167,15 +167,9 @@ def load(name: str, split: str, *, batch_size: int, shuffle: bool = True, seed: 
   spec, example_fn, batch_fn = make_preprocessing(name, image_size)
 
   hide_tf_from_accelerators()
-  builder = prepare_builder(spec, data_dir=data_dir, download=download)
   split = _process_split(split, process_index, process_count, drop_remainder)
-  try:
-    num_examples = builder.info.splits[split].num_examples
-  except (KeyError, ValueError, TypeError) as e:
-    raise ValueError(
-        f"Unknown split {split!r} for dataset {spec.name!r}: {e}; available: "
-        f"{', '.join(sorted(builder.info.splits))} (TFDS slicing such as 'train[:90%]' "
-        f"is accepted)") from None
+  builder = prepare_builder(spec, data_dir=data_dir, download=download, split=split)
+  num_examples = _split_size(builder, spec, split)
   per_epoch = num_examples // batch_size if drop_remainder else -(-num_examples // batch_size)
   if per_epoch == 0:
     raise ValueError(
@@ -214,6 +208,57 @@ def load(name: str, split: str, *, batch_size: int, shuffle: bool = True, seed: 
   return DataIterator(ds, spec=spec, split=split, num_examples=num_examples,
                       batches_per_epoch=per_epoch, start_step=start_step,
                       shuffle_buffer_size=buffer)
+
+
+def _split_size(builder, spec: DatasetSpec, split) -> int:
+  """Examples in ``split``; raises ValueError naming the split and the available ones.
+
+  From the dataset's metadata when it is prepared; otherwise (TFDS serving it without
+  files, as under ``tfds.testing.mock_data``) from the cardinality TFDS reports.
+  """
+  try:
+    return int(builder.info.splits[split].num_examples)
+  except (KeyError, ValueError, TypeError) as e:
+    reason = e
+  if not builder.is_prepared():
+    try:
+      count = int(builder.as_dataset(split=split, shuffle_files=False).cardinality())
+    except Exception as e:  # noqa: BLE001 - whatever TFDS raises for a split it cannot serve
+      reason = e
+    else:
+      if count >= 0:
+        return count
+  raise ValueError(
+      f"Unknown split {split!r} for dataset {spec.name!r}: {reason}; available: "
+      f"{', '.join(sorted(builder.info.splits)) or 'none listed'} (TFDS slicing such as "
+      f"'train[:90%]' is accepted)") from None
+
+
+def split_size(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
+               download: bool = True) -> int:
+  """The number of examples in a split, preparing the dataset if needed.
+
+  Lets a training run check its splits and batch sizes before compiling anything.
+
+  Args:
+    name: dataset name (see `get_spec`).
+    split: TFDS split, slicing allowed.
+    data_dir: TFDS data directory (None: TFDS's default).
+    download: whether a missing real TFDS dataset may be downloaded.
+
+  Returns:
+    The example count of ``split`` (of the whole split, not a process's share).
+
+  Raises:
+    ValueError: for an unknown dataset or split.
+    DatasetNotAvailableError: the data is absent and cannot be prepared here.
+  """
+  spec = get_spec(name)
+  if not isinstance(split, str) or not split:
+    raise ValueError(f"`split` must be a non-empty str such as 'train', got {split!r}")
+  hide_tf_from_accelerators()
+  builder = prepare_builder(spec, data_dir=data_dir, download=download, split=split)
+  return _split_size(builder, spec, split)
 
 
 def _examples(builder, spec: DatasetSpec, split, num_examples: int, example_fn):

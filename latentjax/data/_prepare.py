@@ -109,8 +109,29 @@ def _few_retries():
     downloader.MAX_RETRIES = saved
 
 
-def prepare_builder(spec: DatasetSpec, *, data_dir=None, download: bool = True):
-  """Returns a TFDS builder whose data is on disk, building or downloading it if needed.
+def _tfds_serves(builder, split: str | None) -> bool:
+  """Whether TFDS itself can serve a split without prepared files.
+
+  True under ``tfds.testing.mock_data`` (which replaces reading, not the builders), and for
+  any other mechanism TFDS offers to read a dataset from elsewhere; False for a plain
+  builder whose files are absent (TFDS then raises before reading anything).
+  """
+  if split is None:
+    return False
+  try:
+    builder.as_dataset(split=split, shuffle_files=False)
+  except Exception:  # noqa: BLE001 - TFDS raises AssertionError, ValueError, ... when absent
+    return False
+  return True
+
+
+def prepare_builder(spec: DatasetSpec, *, data_dir=None, download: bool = True,
+                    split: str | None = None):
+  """Returns a TFDS builder that can serve the data, building or downloading it if needed.
+
+  TFDS is asked first: a prepared dataset, or one TFDS can serve without files (for
+  example under ``tfds.testing.mock_data``), is used as it is; only then is the network
+  probed for a download.
 
   Args:
     spec: the dataset's spec.
@@ -118,6 +139,7 @@ def prepare_builder(spec: DatasetSpec, *, data_dir=None, download: bool = True):
       ``~/tensorflow_datasets``).
     download: whether a real TFDS dataset may be downloaded. Built-in datasets are always
       generated locally when missing (nothing is downloaded).
+    split: the split that will be read, used to ask TFDS whether it can serve it.
 
   Returns:
     A prepared ``tfds.core.DatasetBuilder``.
@@ -127,7 +149,7 @@ def prepare_builder(spec: DatasetSpec, *, data_dir=None, download: bool = True):
   """
   resolved = _data_dir(data_dir)
   builder = tfds.builder(spec.tfds_name, data_dir=resolved)
-  if builder.is_prepared():
+  if builder.is_prepared() or _tfds_serves(builder, split):
     return builder
   if spec.builtin:
     builder.download_and_prepare()
