@@ -10,42 +10,45 @@ compiled by ``compile_train_step`` for ``config.train.parallel`` = "sharded" (ji
 device mesh, the default) or "pmap".
 """
 
-from latentjax.training._checkpoint import Checkpointer, checkpoint_dir
+from latentjax.training._checkpoint import Checkpointer, CheckpointError, checkpoint_dir
 from latentjax.training._config import (
-    PARALLEL_MODES,
-    ConfigError,
-    DataConfig,
-    EvalConfig,
-    ExperimentConfig,
-    ModelConfig,
-    ObjectiveConfig,
-    OptimConfig,
-    TrainConfig,
-    check_devices,
+  PARALLEL_MODES,
+  ConfigError,
+  DataConfig,
+  EvalConfig,
+  ExperimentConfig,
+  ModelConfig,
+  ObjectiveConfig,
+  OptimConfig,
+  TrainConfig,
+  check_devices,
 )
 from latentjax.training._evaluate import evaluate, evaluate_params
 from latentjax.training._experiment import Experiment, build_experiment, init_state
 from latentjax.training._logging import MetricWriter, read_metrics
-from latentjax.training._loop import NonFiniteLossError, train
+from latentjax.training._loop import NonFiniteLossError, check_data, has_checkpoint, train
 from latentjax.training._optim import make_optimizer
 from latentjax.training._parallel import CompiledStep, compile_train_step
+from latentjax.training._resume import check_resume, config_differences
 from latentjax.training._run import Run, load_run, read_config
 from latentjax.training._state import TrainState
-from latentjax.training._steps import example_keys, make_train_step
+from latentjax.training._steps import ema_decay_at, example_keys, make_train_step
 
 
-def train_and_evaluate(config, workdir: str) -> dict:
+def train_and_evaluate(config, workdir: str, *, allow_config_change: bool = False) -> dict:
   """Trains (resuming if possible), then evaluates; returns the evaluation metrics.
 
   Writes into ``workdir``: ``config.json``, ``checkpoints/``, ``metrics.jsonl``,
   ``tensorboard/``, ``metrics.json``, ``samples.png``, ``reconstructions.png``.
+  ``allow_config_change`` as in `train`.
   """
-  train(config, workdir)
+  train(config, workdir, allow_config_change=allow_config_change)
   return evaluate(workdir)
 
 
 __all__ = [
     "PARALLEL_MODES",
+    "CheckpointError",
     "Checkpointer",
     "CompiledStep",
     "ConfigError",
@@ -62,12 +65,17 @@ __all__ = [
     "TrainConfig",
     "TrainState",
     "build_experiment",
+    "check_data",
+    "check_resume",
+    "config_differences",
     "check_devices",
     "checkpoint_dir",
     "compile_train_step",
     "evaluate",
     "evaluate_params",
+    "ema_decay_at",
     "example_keys",
+    "has_checkpoint",
     "init_state",
     "load_run",
     "make_optimizer",

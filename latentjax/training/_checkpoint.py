@@ -5,16 +5,41 @@ the number of input batches consumed, which is how the input pipeline resumes at
 the right place). Orbax writes each step to a temporary directory and renames it when
 complete, so a run killed mid-save leaves the previous checkpoint intact; unfinished
 directories are ignored on restore.
+
+Two modes: a *writer* (the training loop) may clean up unfinished directories and
+delete old steps; a *reader* (``read_only=True``: ``load_run``, evaluation, reports)
+never writes or deletes anything, so reading a run while it trains is safe. A
+checkpoint that fails to restore (a truncated file, half-written JSON) is named, and
+the newest intact one is used instead (``restore_intact``); nothing ever starts from
+scratch silently.
 """
 
+import contextlib
 import os
+import shutil
 from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
+from absl import logging
 
 _STATE = "state"
 _META = "meta"
+DAMAGED_DIR = "damaged_checkpoints"
+
+
+class CheckpointError(RuntimeError):
+  """No checkpoint of a run could be restored; the message names each damaged step."""
+
+
+@contextlib.contextmanager
+def _quiet():
+  level = logging.get_verbosity()
+  logging.set_verbosity(logging.ERROR)
+  try:
+    yield
+  finally:
+    logging.set_verbosity(level)
 
 
 def checkpoint_dir(workdir: str) -> str:
@@ -26,16 +51,26 @@ class Checkpointer:
 
   Args:
     workdir: the run folder.
-    keep: how many of the latest checkpoints to keep.
+    keep: how many of the latest checkpoints to keep (writers only).
     asynchronous: write in a background thread (``wait()`` blocks until done).
+    read_only: open as a reader: nothing is created, cleaned up, saved or deleted.
   """
 
-  def __init__(self, workdir: str, *, keep: int = 3, asynchronous: bool = True):
-    options = ocp.CheckpointManagerOptions(
-        max_to_keep=keep, create=True, enable_async_checkpointing=asynchronous,
-        cleanup_tmp_directories=True)
-    self._manager = ocp.CheckpointManager(checkpoint_dir(workdir), options=options,
-                                          item_names=(_STATE, _META))
+  def __init__(self, workdir: str, *, keep: int = 3, asynchronous: bool = True,
+               read_only: bool = False):
+    self._workdir = workdir
+    self._read_only = read_only
+    if read_only:
+      options = ocp.CheckpointManagerOptions(
+          read_only=True, create=False, save_interval_steps=0, max_to_keep=None,
+          enable_async_checkpointing=False)
+    else:
+      options = ocp.CheckpointManagerOptions(
+          max_to_keep=keep, create=True, enable_async_checkpointing=asynchronous,
+          cleanup_tmp_directories=True)
+    with _quiet() if read_only else contextlib.nullcontext():  # orbax warns "read only"
+      self._manager = ocp.CheckpointManager(checkpoint_dir(workdir), options=options,
+                                            item_names=(_STATE, _META))
 
   def latest_step(self) -> int | None:
     """The step of the newest complete checkpoint, or None."""
@@ -46,6 +81,8 @@ class Checkpointer:
 
   def save(self, step: int, arrays: Any, meta: dict) -> None:
     """Writes ``arrays`` (a pytree of arrays) and ``meta`` (JSON-able) as ``step``."""
+    if self._read_only:
+      raise RuntimeError("this Checkpointer was opened read-only")
     self._manager.save(
         step, args=ocp.args.Composite(**{_STATE: ocp.args.StandardSave(arrays),
                                          _META: ocp.args.JsonSave(meta)}), force=True)
@@ -67,7 +104,62 @@ class Checkpointer:
     out = self._manager.restore(
         step, args=ocp.args.Composite(**{_STATE: ocp.args.StandardRestore(abstract_arrays),
                                          _META: ocp.args.JsonRestore()}))
-    return out[_STATE], dict(out[_META])
+    meta = out[_META]
+    if not isinstance(meta, dict) or "step" not in meta:
+      raise ValueError(f"its {_META!r} record is {meta!r}, not a dict with a 'step'")
+    return out[_STATE], dict(meta)
+
+  def restore_intact(self, abstract_arrays: Any) -> tuple[Any, dict]:
+    """Restores the newest checkpoint that reads back whole, newest first.
+
+    Each damaged step is named in a warning, and the step finally used is said too. A
+    writer moves damaged steps to ``<workdir>/damaged_checkpoints/<step>`` (kept, not
+    deleted), so that saving that step again later cannot collide with them; a reader
+    leaves them where they are.
+
+    Raises:
+      FileNotFoundError: when there is no checkpoint at all.
+      CheckpointError: when every checkpoint is damaged (the message lists why).
+    """
+    steps = sorted(self.all_steps(), reverse=True)
+    if not steps:
+      raise FileNotFoundError("no checkpoint to restore")
+    damaged = []
+    for step in steps:
+      try:
+        arrays, meta = self.restore(abstract_arrays, step)
+      except Exception as e:  # noqa: BLE001 - any failure to read a step means it is damaged
+        reason = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+        damaged.append(f"step {step} ({reason})")
+        logging.warning("Checkpoint step %d in %s is damaged and cannot be restored: %s",
+                        step, checkpoint_dir(self._workdir), reason)
+        continue
+      if damaged:
+        logging.warning("Restored step %d, the newest intact checkpoint in %s (damaged: %s)",
+                        step, checkpoint_dir(self._workdir), "; ".join(damaged))
+        self._set_aside([s for s in steps if s > step])
+      return arrays, meta
+    raise CheckpointError(
+        f"no checkpoint in {checkpoint_dir(self._workdir)} can be restored; damaged: "
+        f"{'; '.join(damaged)}. Move that folder away to start the run afresh, or use "
+        f"another --workdir.")
+
+  def _set_aside(self, steps: list[int]) -> None:
+    if self._read_only or jax.process_index() != 0:
+      return
+    target = os.path.join(os.path.abspath(self._workdir), DAMAGED_DIR)
+    os.makedirs(target, exist_ok=True)
+    for step in steps:
+      source = os.path.join(checkpoint_dir(self._workdir), str(step))
+      if os.path.isdir(source):
+        dest = os.path.join(target, str(step))
+        suffix = 0
+        while os.path.exists(dest):
+          suffix += 1
+          dest = os.path.join(target, f"{step}.{suffix}")
+        shutil.move(source, dest)
+        logging.warning("Moved damaged checkpoint step %d to %s", step, dest)
+    self._manager.reload()
 
   def wait(self) -> None:
     self._manager.wait_until_finished()

@@ -12,7 +12,6 @@ a non-finite metric stops training with ``NonFiniteLossError`` and no checkpoint
 with non-finite values is ever written.
 """
 
-import json
 import math
 import os
 import time
@@ -21,27 +20,18 @@ import jax
 import numpy as np
 import tqdm
 
-from latentjax.training._checkpoint import Checkpointer, abstract_like
-from latentjax.training._config import ExperimentConfig, check_devices
+from latentjax.training._checkpoint import Checkpointer, abstract_like, checkpoint_dir
+from latentjax.training._config import ConfigError, ExperimentConfig, check_devices
+from latentjax.training._evaluate import evaluate_params
 from latentjax.training._experiment import build_experiment, init_state
+from latentjax.training._keys import EVAL_KEY, INIT_KEY, TRAIN_KEY
 from latentjax.training._logging import MetricWriter
 from latentjax.training._parallel import compile_train_step
-
-# Purpose tags folded into the run's seed: one key stream per purpose.
-INIT_KEY, TRAIN_KEY, EVAL_KEY, SAMPLE_KEY = 0, 1, 2, 3
+from latentjax.training._resume import check_resume, write_config
 
 
 class NonFiniteLossError(RuntimeError):
   """Training produced a non-finite metric; the message names the step and metric."""
-
-
-def write_config(config, workdir: str) -> None:
-  """Saves the run's config as ``<workdir>/config.json`` (from the first process only)."""
-  os.makedirs(workdir, exist_ok=True)
-  if jax.process_index() != 0:
-    return
-  with open(os.path.join(workdir, "config.json"), "w") as f:
-    f.write(config.to_json(indent=2) if hasattr(config, "to_json") else json.dumps(config))
 
 
 def _first_non_finite(records):
@@ -66,28 +56,84 @@ def _all_finite(tree) -> bool:
   return all(bool(_local_value(flag)) for flag in _finite_flags(tree))
 
 
-def train(config, workdir: str) -> dict:
+def has_checkpoint(workdir: str) -> bool:
+  """Whether ``workdir`` holds a complete checkpoint (looked at read-only)."""
+  if not os.path.isdir(checkpoint_dir(workdir)):
+    return False
+  ckpt = Checkpointer(workdir, read_only=True)
+  try:
+    return ckpt.latest_step() is not None
+  finally:
+    ckpt.close()
+
+
+def check_data(exp) -> None:
+  """Checks the splits and batch sizes against the data, before anything compiles.
+
+  Raises:
+    ConfigError: naming ``config.data.train_split``, ``config.data.eval_split`` or
+      ``config.data.batch_size`` and the value.
+    latentjax.data.DatasetNotAvailableError: when the dataset is absent.
+  """
+  from latentjax import data
+
+  d = exp.cfg.data
+  sizes = {}
+  for key, split in (("train_split", exp.train_split), ("eval_split", exp.eval_split)):
+    try:
+      sizes[key] = data.split_size(d.name, split, data_dir=d.data_dir or None,
+                                   download=d.download)
+    except ValueError as e:
+      raise ConfigError(f"config.data.{key}={split!r}: {e}") from None
+  per_process = d.batch_size // jax.process_count()
+  if per_process > sizes["train_split"] // jax.process_count():
+    raise ConfigError(
+        f"config.data.batch_size={d.batch_size} exceeds the {sizes['train_split']} examples "
+        f"of the training split {exp.train_split!r} of {d.name!r}")
+  if sizes["eval_split"] == 0:
+    raise ConfigError(f"config.data.eval_split={exp.eval_split!r} of {d.name!r} is empty")
+
+
+def train(config, workdir: str, *, until_step: int | None = None,
+          allow_config_change: bool = False) -> dict:
   """Trains the model a config describes, resuming from ``workdir`` if possible.
+
+  Everything that can be checked without compiling is checked first: the config's keys,
+  types and ranges, the dataset's splits and the batch size, and, when ``workdir``
+  already holds a checkpoint, that ``config`` describes the same run as its saved
+  ``config.json`` (nothing in the folder is touched before that).
 
   Args:
     config: an ``ml_collections.ConfigDict`` (see ``configs/``).
     workdir: the run folder (checkpoints, metrics, config.json).
+    until_step: stop (with a checkpoint) once this step is reached, as a job that is
+      preempted there would; the same call without it finishes the run. None: train to
+      ``config.train.num_steps``.
+    allow_config_change: resume even though keys that change the run differ from the
+      saved config; the old ``config.json`` is archived in ``config_history/``.
 
   Returns:
     The last logged training metrics.
 
   Raises:
-    ValueError: for a bad config (before anything is compiled).
+    ValueError: for a bad config, a config that does not match the run it would resume,
+      or unusable splits (all before anything is compiled).
     NonFiniteLossError: when a metric becomes NaN or infinite.
+    latentjax.training.CheckpointError: when no checkpoint of the run can be restored.
     latentjax.data.DatasetNotAvailableError: when the dataset is absent.
   """
   from latentjax import data
 
   cfg = ExperimentConfig.from_config(config)
+  if until_step is not None and not 1 <= until_step:
+    raise ValueError(f"`until_step` must be >= 1, got {until_step}")
   exp = build_experiment(cfg)
   num_devices = check_devices(cfg, jax.device_count(), jax.process_count())
   devices = jax.devices()[:num_devices]
-  write_config(config, workdir)
+  resuming = has_checkpoint(workdir)
+  check_resume(config, workdir, has_checkpoint=resuming, allow_changes=allow_config_change)
+  check_data(exp)
+  last_step = min(cfg.train.num_steps, until_step or cfg.train.num_steps)
 
   compiled = compile_train_step(exp.loss_fn, ema_decay=cfg.train.ema_decay,
                                 mode=cfg.train.parallel, devices=devices)
@@ -96,9 +142,11 @@ def train(config, workdir: str) -> dict:
   ckpt = Checkpointer(workdir, keep=cfg.train.keep_checkpoints)
   start = 0
   if ckpt.latest_step() is not None:
-    arrays, meta = ckpt.restore(abstract_like(state.arrays(), compiled.state_sharding))
+    arrays, meta = ckpt.restore_intact(abstract_like(state.arrays(), compiled.state_sharding))
     state = state.with_arrays(arrays)
     start = int(meta["step"])
+  if jax.process_index() == 0:
+    write_config(config, workdir, resumed_step=start if resuming else None)
   placed = compiled.put_state(state)
   del state
 
@@ -116,11 +164,11 @@ def train(config, workdir: str) -> dict:
   window_start, window_t0 = start, time.perf_counter()
   tc = cfg.train
   try:
-    for step in range(start + 1, tc.num_steps + 1):
+    for step in range(start + 1, last_step + 1):
       batch = compiled.put_batch(next(batches))
       placed, metrics = compiled.step(placed, batch, train_key)
       pending.append((step, metrics))
-      is_ckpt = step % tc.checkpoint_every_steps == 0 or step == tc.num_steps
+      is_ckpt = step % tc.checkpoint_every_steps == 0 or step == last_step
       is_eval = tc.eval_every_steps and step % tc.eval_every_steps == 0
       if not (step % tc.log_every_steps == 0 or is_ckpt or is_eval):
         continue
@@ -152,8 +200,6 @@ def train(config, workdir: str) -> dict:
                                         "global_batch_size": cfg.data.batch_size})
         last_good_ckpt = step
       if is_eval:
-        from latentjax.training._evaluate import evaluate_params
-
         host = compiled.get_state(placed)
         params = host.ema_params if cfg.eval.use_ema else host.params
         writer.write(step, evaluate_params(exp, params, host.model_state,

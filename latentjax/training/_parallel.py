@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -96,7 +95,9 @@ def _pmapped(loss_fn, ema_decay, devices) -> CompiledStep:
     return state, jax.tree.map(lambda m: m[0], metrics)
 
   def put_state(state):
-    stacked = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), state)
+    # Through the host: a restored state is committed to one device, which pmap refuses.
+    stacked = jax.tree.map(lambda x: np.broadcast_to(np.asarray(x)[None], (n, *np.shape(x))),
+                           jax.device_get(state))
     return jax.pmap(lambda s: s, devices=devices)(stacked)
 
   def put_batch(batch):

@@ -16,10 +16,10 @@ import ml_collections
 import numpy as np
 
 from latentjax import models, objectives
-from latentjax.training._checkpoint import Checkpointer, abstract_like
+from latentjax.training._checkpoint import Checkpointer, abstract_like, checkpoint_dir
 from latentjax.training._config import ExperimentConfig
 from latentjax.training._experiment import Experiment, build_experiment, init_state
-from latentjax.training._loop import INIT_KEY
+from latentjax.training._keys import INIT_KEY
 from latentjax.training._state import TrainState
 
 Array = jax.Array
@@ -125,10 +125,14 @@ class Run:
 
 
 def load_run(workdir: str, step: int | None = None) -> Run:
-  """Restores a run's latest (or given) checkpoint onto the first local device.
+  """Restores a run's latest intact (or the given) checkpoint onto the first local device.
+
+  Opens the checkpoints read-only: a run may be read while it trains. A damaged latest
+  checkpoint is named in a warning and the newest intact one is used.
 
   Raises:
     FileNotFoundError: without config.json or a checkpoint.
+    CheckpointError: when no checkpoint can be restored.
   """
   config = read_config(workdir)
   cfg = ExperimentConfig.from_config(config)
@@ -136,11 +140,21 @@ def load_run(workdir: str, step: int | None = None) -> Run:
   base_key = jax.random.PRNGKey(cfg.seed)
   template = jax.eval_shape(lambda: init_state(exp, jax.random.fold_in(base_key, INIT_KEY)))
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-  ckpt = Checkpointer(workdir, keep=cfg.train.keep_checkpoints, asynchronous=False)
+  if not os.path.isdir(checkpoint_dir(workdir)):
+    raise FileNotFoundError(f"no checkpoint in {workdir}: train the run first")
+  ckpt = Checkpointer(workdir, read_only=True)  # never cleans up what a writer is writing
   try:
     if ckpt.latest_step() is None:
       raise FileNotFoundError(f"no checkpoint in {workdir}: train the run first")
-    arrays, meta = ckpt.restore(abstract_like(template.arrays(), device), step=step)
+    target = abstract_like(template.arrays(), device)
+    if step is None:
+      arrays, meta = ckpt.restore_intact(target)
+    else:
+      if step not in ckpt.all_steps():
+        raise FileNotFoundError(
+            f"no checkpoint of step {step} in {checkpoint_dir(workdir)}; steps: "
+            f"{', '.join(map(str, ckpt.all_steps()))}")
+      arrays, meta = ckpt.restore(target, step=step)
   finally:
     ckpt.close()
   state = template.with_arrays(arrays)

@@ -34,6 +34,19 @@ def example_keys(key: Array, batch_size: int, axis_name: str | None = None) -> A
   return jax.vmap(lambda i: jax.random.fold_in(key, i))(index)
 
 
+def ema_decay_at(step: Array, ema_decay: float) -> Array:
+  """The EMA decay used for the update that follows ``step`` updates: a warm-up.
+
+  ``min(ema_decay, (1 + step) / (10 + step))``: early in training the average forgets the
+  initialisation quickly (0.1 at the first update, 0.5 by the eighth, 0.99 by about the
+  900th), so a short run's EMA is an average of trained parameters rather than mostly
+  the initial ones (a plain 0.999 keeps 0.999^600 = 55% of the initialisation after 600
+  steps); later it is the configured decay.
+  """
+  step = jnp.asarray(step, jnp.float32)
+  return jnp.minimum(jnp.float32(ema_decay), (1.0 + step) / (10.0 + step))
+
+
 def make_train_step(loss_fn: Callable, *, ema_decay: float,
                     axis_name: str | None = None) -> Callable:
   """Builds ``step(state, batch, key) -> (state, metrics)``.
@@ -41,7 +54,8 @@ def make_train_step(loss_fn: Callable, *, ema_decay: float,
   Args:
     loss_fn: ``(params, model_state, batch, keys [B]) -> (loss, (metrics, model_state))``
       with ``loss`` the mean over the (local) batch.
-    ema_decay: EMA decay in [0, 1); ``ema = decay * ema + (1 - decay) * params``.
+    ema_decay: EMA decay in [0, 1); ``ema = d * ema + (1 - d) * params`` with
+      ``d = ema_decay_at(step, ema_decay)`` (warmed up, see there).
     axis_name: pmap axis name; gradients, metrics and model state are averaged over it.
 
   Returns:
@@ -58,8 +72,8 @@ def make_train_step(loss_fn: Callable, *, ema_decay: float,
       grads, metrics, model_state = jax.lax.pmean((grads, metrics, model_state), axis_name)
     updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    ema = jax.tree.map(lambda e, p: ema_decay * e + (1.0 - ema_decay) * p,
-                       state.ema_params, params)
+    decay = ema_decay_at(state.step, ema_decay)
+    ema = jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, state.ema_params, params)
     metrics = dict(metrics, grad_norm=optax.tree.norm(grads))
     new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state,
                               ema_params=ema, model_state=model_state)
