@@ -15,6 +15,7 @@ def get_config(arg=None):
   c.data.name = "sprites/32_lite"
   c.data.batch_size = 64
   c.model.family = "vae"
+  c.objective.binarize = True  # dynamic binarisation: the Bernoulli is then a density
   c.model.architecture = "conv"
   c.model.latent_dim = 10
   c.model.hidden_dims = (256,)

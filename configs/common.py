@@ -30,9 +30,13 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.channels = (32, 64)
 
   c.objective = ml_collections.ConfigDict()
-  c.objective.likelihood = "bernoulli"  # bernoulli | gaussian
+  # bernoulli | continuous_bernoulli | gaussian. A Bernoulli is a normalised density only
+  # for binary data: with binarize=True each [0, 1] input is resampled as a binary image
+  # every step (dynamic binarisation), and evaluation bounds log p(x) of binarised images.
+  c.objective.likelihood = "bernoulli"
   c.objective.gaussian_scale = 1.0
   c.objective.beta = 1.0
+  c.objective.binarize = False
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "adam"  # adam | adamw | sgd

@@ -18,5 +18,6 @@ def get_config(arg=None):
   c = common.base_config()
   c.data.name = "digits"
   c.model.family = "vae"
+  c.objective.binarize = True  # dynamic binarisation: the Bernoulli is then a density
   c.model.latent_dim = 2
   return common.apply_arg(c, arg)

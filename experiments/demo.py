@@ -97,8 +97,9 @@ def main(argv):
   minutes = (time.perf_counter() - t0) / 60
   print()
   print(f"Test ELBO:     {metrics['elbo_nats']:.2f} nats per image "
-        f"({metrics['num_examples']} test digits, Bernoulli likelihood)")
+        f"({metrics['num_examples']} test digits)")
   print(f"Test IWAE-{metrics['iwae_num_samples']}: {metrics['iwae_nats']:.2f} nats per image")
+  print(f"  (each a {metrics['measures']})")
   print(f"Done in {minutes:.1f} min. Runs: {os.path.abspath(workdir)}"
         + (f" and {os.path.abspath(companion_dir)}" if companion_dir else ""))
   print(f"TensorBoard: tensorboard --logdir {workdir}")
@@ -107,4 +108,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  _cli.main(main)

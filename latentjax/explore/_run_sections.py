@@ -70,9 +70,10 @@ def evaluation_metrics(ctx: Context) -> dict | None:
   if not rows:
     return None
   text = ("From metrics.json, written by the evaluation on the test split. For a VAE, "
-          "the ELBO and the importance-weighted IWAE-k bound are lower bounds on the "
-          "test log-likelihood log p(x), in nats per example (higher is better); the "
-          "IWAE bound is the tighter one.")
+          "the ELBO and the importance-weighted IWAE-k bound (the tighter one) are in nats "
+          "per example, higher is better. They are lower bounds on the test log-likelihood "
+          "log p(x) only where the likelihood is a normalised density of the data: the row "
+          "'what the ELBO / IWAE figures are' says, per run.")
   if not any(v.run.exp.is_variational for v in _views(ctx)):
     text = ("From metrics.json, written by the evaluation on the test split: the "
             "reconstruction negative log-likelihood and mean squared error (lower is better).")

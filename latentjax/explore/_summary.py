@@ -17,6 +17,7 @@ import numpy as np
 
 # Rows of the evaluation-metrics table: metrics.json key -> (label, unit / note).
 _METRIC_ROWS = (
+    ("measures", "what the ELBO / IWAE figures are"),
     ("elbo_nats", "test ELBO (nats per example, higher is better)"),
     ("iwae_nats", "test IWAE bound (nats per example)"),
     ("kl_nats", "KL(q(z|x) || p(z)) (nats)"),
@@ -70,7 +71,8 @@ def run_summary(run) -> dict[str, object]:
       "parameters": f"{parameter_count(run.state.params):,}",
       "dataset": f"{d.name} (input {tuple(run.exp.spec.input_shape)}, "
                  f"train split {run.exp.train_split!r}, test split {run.exp.eval_split!r})",
-      "likelihood": cfg.objective.likelihood,
+      "likelihood": cfg.objective.likelihood
+                    + (" on dynamically binarised images" if cfg.objective.binarize else ""),
   }
   if run.exp.is_variational:
     out["β (KL weight)"] = cfg.objective.beta

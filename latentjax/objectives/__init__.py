@@ -7,6 +7,7 @@ All log-densities are summed per example and reported in nats.
 """
 
 from latentjax.objectives._autoencoding import (
+    binarize_batch,
     elbo_bound,
     iwae_bound,
     make_ae_loss,
@@ -15,6 +16,12 @@ from latentjax.objectives._autoencoding import (
 from latentjax.objectives._likelihoods import (
     LIKELIHOODS,
     bernoulli_log_likelihood,
+    binarize,
+    binarize_per_example,
+    continuous_bernoulli_log_likelihood,
+    continuous_bernoulli_mean,
+    describe_bound,
+    describe_likelihood,
     diag_gaussian_log_density,
     gaussian_kl,
     gaussian_log_likelihood,
@@ -26,6 +33,13 @@ from latentjax.objectives._likelihoods import (
 __all__ = [
     "LIKELIHOODS",
     "bernoulli_log_likelihood",
+    "binarize",
+    "binarize_batch",
+    "binarize_per_example",
+    "continuous_bernoulli_log_likelihood",
+    "continuous_bernoulli_mean",
+    "describe_bound",
+    "describe_likelihood",
     "diag_gaussian_log_density",
     "elbo_bound",
     "gaussian_kl",

@@ -17,13 +17,18 @@ import jax
 import jax.numpy as jnp
 
 from latentjax.objectives._likelihoods import (
-    diag_gaussian_log_density,
-    gaussian_kl,
-    log_likelihood,
-    standard_normal_log_density,
+  binarize_per_example,
+  diag_gaussian_log_density,
+  gaussian_kl,
+  likelihood_mean,
+  log_likelihood,
+  standard_normal_log_density,
 )
 
 Array = jax.Array
+
+
+_BINARIZE_TAG = 1  # folded into an example's key for its binarisation noise
 
 
 def _inputs(batch, input_key, label_key):
@@ -32,8 +37,23 @@ def _inputs(batch, input_key, label_key):
   return x, y
 
 
+def binarize_batch(x: Array, keys: Array) -> Array:
+  """The dynamically binarised inputs a loss with ``binarize=True`` trains on.
+
+  Args:
+    x: [B, ...] intensities in [0, 1].
+    keys: [B] the examples' keys (as the training step passes them to the loss).
+
+  Returns:
+    [B, ...] binary images, each drawn with ``fold_in(key, 1)`` of its example's key.
+  """
+  sub = jax.vmap(lambda k: jax.random.fold_in(k, _BINARIZE_TAG))(keys)
+  return binarize_per_example(sub, x)
+
+
 def make_vae_loss(model, *, beta: float, likelihood: str, gaussian_scale: float = 1.0,
-                  input_key: str = "image", label_key: str | None = None):
+                  input_key: str = "image", label_key: str | None = None,
+                  binarize: bool = False):
   """Negative ELBO with analytic KL, the KL weighted by ``beta`` (beta-VAE).
 
   loss = mean_b [ -log p(x_b | z_b) + beta * KL(q(z | x_b) || p(z)) ], one
@@ -42,10 +62,12 @@ def make_vae_loss(model, *, beta: float, likelihood: str, gaussian_scale: float 
   Args:
     model: a ``latentjax.models.VAE``.
     beta: KL weight >= 0.
-    likelihood: "bernoulli" or "gaussian".
+    likelihood: "bernoulli", "continuous_bernoulli" or "gaussian".
     gaussian_scale: the fixed standard deviation of a Gaussian likelihood.
     input_key: the batch entry holding x [B, ...].
     label_key: the batch entry holding labels [B] for a conditional VAE, else None.
+    binarize: train on dynamically binarised inputs (``binarize_batch``), a fresh binary
+      image each step; the Bernoulli likelihood is then a normalised density.
 
   Returns:
     ``loss_fn(params, model_state, batch, keys)``; metrics: loss, elbo, recon_nll, kl (nats).
@@ -56,6 +78,8 @@ def make_vae_loss(model, *, beta: float, likelihood: str, gaussian_scale: float 
   def loss_fn(params, model_state, batch, keys):
     x, y = _inputs(batch, input_key, label_key)
     chex.assert_shape(keys, (x.shape[0], *keys.shape[1:]))
+    if binarize:
+      x = binarize_batch(x, keys)
     noise = jax.vmap(lambda k: jax.random.normal(k, (model.latent_dim,)))(keys)
     out, mean, logvar = model.apply({"params": params, **model_state}, x, noise, y)
     ll = log_likelihood(likelihood, out, x, gaussian_scale)
@@ -69,20 +93,23 @@ def make_vae_loss(model, *, beta: float, likelihood: str, gaussian_scale: float 
 
 
 def make_ae_loss(model, *, likelihood: str, gaussian_scale: float = 1.0,
-                 input_key: str = "image", label_key: str | None = None):
+                 input_key: str = "image", label_key: str | None = None,
+                 binarize: bool = False):
   """Reconstruction loss of a deterministic autoencoder: mean_b -log p(x_b | decode(encode(x_b))).
 
   With a Bernoulli likelihood this is the binary cross-entropy; with a Gaussian one,
-  a scaled squared error plus a constant. Metrics: loss, recon_nll, mse.
+  a scaled squared error plus a constant. ``binarize`` trains on dynamically binarised
+  inputs, as `make_vae_loss`. Metrics: loss, recon_nll, mse.
   """
   del label_key  # unconditional
 
   def loss_fn(params, model_state, batch, keys):
-    del keys  # deterministic
     x = batch[input_key]
+    if binarize:
+      x = binarize_batch(x, keys)
     out = model.apply({"params": params, **model_state}, x)
     ll = log_likelihood(likelihood, out, x, gaussian_scale)
-    recon = jax.nn.sigmoid(out) if likelihood == "bernoulli" else out
+    recon = likelihood_mean(likelihood, out)
     loss = -jnp.mean(ll)
     metrics = {"loss": loss, "recon_nll": loss, "mse": jnp.mean((recon - x) ** 2)}
     return loss, (metrics, model_state)
@@ -114,7 +141,7 @@ def elbo_bound(encode_fn: Callable, decode_fn: Callable, x: Array, key: Array, *
     x: [B, ...] data.
     key: PRNG key for the posterior samples.
     num_samples: S >= 1 samples averaged for the reconstruction term.
-    likelihood: "bernoulli" or "gaussian".
+    likelihood: "bernoulli", "continuous_bernoulli" or "gaussian".
     gaussian_scale: Gaussian likelihood standard deviation.
 
   Returns:
@@ -144,7 +171,7 @@ def iwae_bound(encode_fn: Callable, decode_fn: Callable, x: Array, key: Array, *
     x: [B, ...] data.
     key: PRNG key.
     num_samples: k >= 1.
-    likelihood: "bernoulli" or "gaussian".
+    likelihood: "bernoulli", "continuous_bernoulli" or "gaussian".
     gaussian_scale: Gaussian likelihood standard deviation.
 
   Returns:

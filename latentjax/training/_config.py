@@ -10,6 +10,7 @@ before any data is read or anything is compiled::
 """
 
 import dataclasses
+import math
 import typing
 from typing import Any
 
@@ -48,6 +49,7 @@ class ObjectiveConfig:
   likelihood: str
   gaussian_scale: float
   beta: float
+  binarize: bool  # dynamic binarisation of [0, 1] inputs (a Bernoulli likelihood's data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +151,8 @@ def _coerce(tp, value, name):
   if tp is float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
       raise ConfigError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+      raise ConfigError(f"{name} must be a finite number, got {value!r}")
     return float(value)
   if tp is str:
     if value is None:
@@ -209,6 +213,10 @@ def _validate(cfg: ExperimentConfig) -> None:
     _fail("model.channels", cfg.model.channels, "must list at least one width for 'conv'")
   _one_of("objective.likelihood", cfg.objective.likelihood, LIKELIHOODS)
   _positive("objective.gaussian_scale", cfg.objective.gaussian_scale)
+  if cfg.objective.binarize and cfg.objective.likelihood != "bernoulli":
+    raise ConfigError(
+        f"config.objective.binarize=True needs config.objective.likelihood='bernoulli' "
+        f"(binarised data are binary), got {cfg.objective.likelihood!r}")
   _non_negative("objective.beta", cfg.objective.beta)
   _one_of("optim.name", cfg.optim.name, OPTIMIZERS)
   _positive("optim.learning_rate", cfg.optim.learning_rate)

@@ -16,7 +16,7 @@ import numpy as np
 
 from latentjax import models, objectives
 from latentjax.training._experiment import Experiment
-from latentjax.training._loop import EVAL_KEY, SAMPLE_KEY
+from latentjax.training._keys import EVAL_KEY, SAMPLE_KEY
 from latentjax.training._run import CODE_GAUSSIAN_FILE, Run, load_run
 
 Array = jax.Array
@@ -74,19 +74,39 @@ def _ae_scores(exp: Experiment, variables, batch, key):
   return {"recon_nll": nll, "mse": jnp.mean((recon - x).reshape(x.shape[0], -1) ** 2, axis=1)}
 
 
+_BINARIZE_TAG = 7  # folded into the evaluation key for the fixed test binarisation
+
+
+def binarized(exp: Experiment, batch: dict, key: Array, first_index: int) -> dict:
+  """The batch with its inputs binarised as a run with ``objective.binarize`` evaluates them.
+
+  Each example gets its own key, ``fold_in(key, index)`` with its index in the split, so
+  the binarised test set is fixed: the same for any batch size and every evaluation.
+  """
+  x = batch[exp.spec.input_key]
+  index = first_index + jnp.arange(x.shape[0])
+  keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(index)
+  return {**batch, exp.spec.input_key: np.asarray(objectives.binarize_per_example(keys, x))}
+
+
 def evaluate_params(exp: Experiment, params, model_state, key: Array,
                     num_examples: int | None = None) -> dict:
   """Per-example averages of the evaluation metrics over ``exp.eval_split``.
 
   VAEs: ``elbo`` and ``iwae`` (k = ``eval.num_iwae_samples``) in nats per example
-  (higher is better) and ``kl``; autoencoders: ``recon_nll`` (nats) and ``mse``.
+  (higher is better) and ``kl``; autoencoders: ``recon_nll`` (nats) and ``mse``. With
+  ``objective.binarize`` the inputs are one fixed binarisation of the split (`binarized`),
+  so the bounds are bounds on log p(x) of binary images.
   """
   variables = {"params": params, **model_state}
   fn = _vae_bounds if exp.is_variational else _ae_scores
   size = exp.cfg.data.eval_batch_size
   n = exp.cfg.eval.num_examples if num_examples is None else num_examples
+  binarize_key = jax.random.fold_in(key, _BINARIZE_TAG)
   sums, count = {}, 0
   for i, batch in enumerate(eval_batches(exp, exp.eval_split, n)):
+    if exp.cfg.objective.binarize:
+      batch = binarized(exp, batch, binarize_key, first_index=count)
     padded, valid = _pad(batch, size)
     out = jax.device_get(fn(exp, variables, padded, jax.random.fold_in(key, i)))
     for k, v in out.items():
@@ -137,14 +157,17 @@ def evaluate(workdir: str, *, write_images: bool = True) -> dict:
   out = {"step": run.step, "dataset": exp.cfg.data.name, "split": exp.eval_split,
          "family": exp.family, "num_examples": metrics.pop("num_examples")}
   dims = int(np.prod(exp.spec.input_shape))
+  obj = exp.cfg.objective
+  labels = {"likelihood": obj.likelihood, "binarized": obj.binarize}
   if exp.is_variational:
+    labels["measures"] = objectives.describe_bound(obj.likelihood, obj.binarize)
     out.update(elbo_nats=metrics["elbo"], iwae_nats=metrics["iwae"], kl_nats=metrics["kl"],
                iwae_num_samples=ev.num_iwae_samples, elbo_num_samples=ev.num_elbo_samples,
-               likelihood=exp.cfg.objective.likelihood,
-               elbo_bits_per_dim=-metrics["elbo"] / (dims * math.log(2.0)))
+               elbo_bits_per_dim=-metrics["elbo"] / (dims * math.log(2.0)), **labels)
   else:
-    out.update(recon_nll_nats=metrics["recon_nll"], mse=metrics["mse"],
-               likelihood=exp.cfg.objective.likelihood)
+    labels["measures"] = ("reconstruction negative log-likelihood, nats per image, "
+                          + objectives.describe_likelihood(obj.likelihood, obj.binarize))
+    out.update(recon_nll_nats=metrics["recon_nll"], mse=metrics["mse"], **labels)
     if jax.process_index() == 0:
       fit_code_gaussian_from_data(run)
   if jax.process_index() != 0:  # every process evaluates; the first one writes
@@ -159,6 +182,8 @@ def evaluate(workdir: str, *, write_images: bool = True) -> dict:
     recon = np.asarray(run.decode(run.encode(x, y), y))
     viz.reconstruction_pairs(x, recon, path=os.path.join(workdir, "reconstructions.png"))
     out["images"] = ["samples.png", "reconstructions.png"]
-  with open(os.path.join(workdir, "metrics.json"), "w") as f:
+  path = os.path.join(workdir, "metrics.json")
+  with open(f"{path}.tmp", "w") as f:
     json.dump(out, f, indent=2)
+  os.replace(f"{path}.tmp", path)
   return out

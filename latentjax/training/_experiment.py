@@ -90,14 +90,18 @@ def build_experiment(cfg: ExperimentConfig, spec=None) -> Experiment:
           f"and W divisible by {2**levels}, but {cfg.data.name!r} images are {h}x{w}")
   label_key = spec.label_key if conditional else None
   obj = cfg.objective
+  if obj.binarize and spec.input_key != "image":
+    raise ConfigError(
+        f"config.objective.binarize=True needs images with intensities in [0, 1]; "
+        f"config.data.name={cfg.data.name!r} has {spec.input_key!r} inputs")
   if isinstance(model, models.VAE):
     loss_fn = objectives.make_vae_loss(
         model, beta=obj.beta, likelihood=obj.likelihood, gaussian_scale=obj.gaussian_scale,
-        input_key=spec.input_key, label_key=label_key)
+        input_key=spec.input_key, label_key=label_key, binarize=obj.binarize)
   else:
     loss_fn = objectives.make_ae_loss(
         model, likelihood=obj.likelihood, gaussian_scale=obj.gaussian_scale,
-        input_key=spec.input_key)
+        input_key=spec.input_key, binarize=obj.binarize)
   return Experiment(cfg=cfg, spec=spec, model=model, loss_fn=loss_fn, label_key=label_key,
                     train_split=cfg.data.train_split or spec.train_split,
                     eval_split=cfg.data.eval_split or spec.test_split)
