@@ -1,14 +1,22 @@
 """What every entry point shares: quiet TensorFlow, and clean exits for user errors.
 
-A user error (bad config, missing dataset, non-finite loss) ends the program with its
-message on stderr and exit status 1, not a traceback; anything else is a bug and
-keeps its traceback.
+A user error (bad flag or config override, missing config file, bad config value,
+missing dataset, damaged run, non-finite loss) ends the program with one
+``error: <message>`` line on stderr and exit status 1, not a traceback; anything else
+is a bug and keeps its traceback.
+
+    if __name__ == "__main__":
+      _cli.main(main)          # instead of absl's app.run(main)
 """
 
+import ast
 import os
+import re
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_TRACEBACK = "Traceback (most recent call last)"
 
 
 def quiet_logs() -> None:
@@ -21,9 +29,16 @@ def quiet_logs() -> None:
 
 def user_errors() -> tuple[type[BaseException], ...]:
   from latentjax.data import DatasetNotAvailableError
-  from latentjax.training import ConfigError, NonFiniteLossError
+  from latentjax.training import CheckpointError, ConfigError, NonFiniteLossError
 
-  return (ConfigError, DatasetNotAvailableError, NonFiniteLossError, FileNotFoundError)
+  return (ConfigError, DatasetNotAvailableError, NonFiniteLossError, CheckpointError,
+          FileNotFoundError)
+
+
+def fail(message: str) -> None:
+  """Prints ``error: message`` (one line) on stderr and exits with status 1."""
+  print(f"error: {_one_line(message)}", file=sys.stderr)
+  sys.exit(1)
 
 
 def run_or_exit(fn, *args, **kwargs):
@@ -33,5 +48,79 @@ def run_or_exit(fn, *args, **kwargs):
   try:
     return fn(*args, **kwargs)
   except errors as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(1)
+    fail(str(e))
+
+
+def _one_line(text: str) -> str:
+  """The gist of an error text on one line (a quoted repr unquoted, tracebacks cut)."""
+  text = str(text).strip()
+  if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+    try:
+      text = str(ast.literal_eval(text))
+    except (ValueError, SyntaxError):
+      pass
+  if _TRACEBACK in text:  # config_flags embeds the config file's traceback: keep its last line
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    text = lines[-1] if lines else text
+  return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def _override_flag(argv, message: str) -> str | None:
+  """The ``--config.a.b=...`` argument an unknown-key message is about, if one matches."""
+  m = re.search(r"'([A-Za-z_][\w]*)'", message)
+  if not m:
+    return None
+  for arg in argv:
+    name = arg.split("=", 1)[0]
+    if name.startswith("--config.") and name.rsplit(".", 1)[-1] == m.group(1):
+      return arg
+  return None
+
+
+def _config_path(argv) -> str:
+  return next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), "?")
+
+
+def _config_error(argv, e: BaseException) -> str:
+  raw = str(e)
+  text = _one_line(raw)
+  if isinstance(e, (AttributeError, KeyError)):
+    arg = _override_flag(argv, text)
+    key = arg.split("=", 1)[0][2:] if arg else "an override"
+    return f"unknown config key {key}: {text}"
+  if "No such file or directory" in raw:
+    return f"--config={_config_path(argv)}: no such config file"
+  if "Failed loading config file" in raw or _TRACEBACK in raw:
+    return f"--config={_config_path(argv)}: {re.sub(r'^[A-Za-z]*Error: ', '', text)}"
+  return text
+
+
+def parse_flags(argv):
+  """absl flags parser that turns every flag and config-file problem into one error line.
+
+  Parses the flags, then loads each ``--config`` file with its overrides at once (they
+  are otherwise loaded lazily, where a problem would surface as a traceback).
+  """
+  from absl import flags
+
+  from latentjax.training import ConfigError
+
+  try:
+    rest = flags.FLAGS(argv)
+    for name in ("config",):
+      if name in flags.FLAGS and flags.FLAGS[name].present:
+        value = flags.FLAGS[name].value
+        if value is not None:
+          value.keys()  # a config that failed to load raises here
+  except flags.Error as e:
+    fail(_config_error(argv, e) if _TRACEBACK in str(e) else str(e))
+  except (OSError, AttributeError, KeyError, ValueError, TypeError, ConfigError) as e:
+    fail(_config_error(argv, e))
+  return rest
+
+
+def main(fn) -> None:
+  """``absl.app.run(fn)`` with `parse_flags` as the flags parser."""
+  from absl import app
+
+  app.run(fn, flags_parser=parse_flags)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from absl import app, flags
 
-from experiments import _bench_models
+from experiments import _bench_models, _cli
 
 _WORKLOADS = flags.DEFINE_list(
     "workloads", None, "Comma-separated workloads to run (default: all registered).")
@@ -310,4 +310,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  _cli.main(main)

@@ -5,7 +5,7 @@
 
 import json
 
-from absl import app, flags
+from absl import flags
 
 from experiments import _cli
 
@@ -22,4 +22,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  _cli.main(main)

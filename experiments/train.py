@@ -4,7 +4,9 @@ r"""Trains a model from a config file, then evaluates it.
     python -m experiments.train --config=configs/vae_digits.py:smoke --workdir=/tmp/smoke \
         --config.train.num_steps=200
 
-Re-running with the same --workdir resumes from its latest checkpoint. Outputs in
+Re-running with the same --workdir resumes from its latest checkpoint, after checking that
+the config describes the same run as the saved config.json (a difference in a key that
+changes the run stops with the keys listed; --allow_config_change resumes anyway). Outputs in
 the workdir: config.json, checkpoints/, metrics.jsonl, tensorboard/, metrics.json,
 samples.png, reconstructions.png. On a multi-host TPU slice pass --multihost.
 """
@@ -18,6 +20,10 @@ _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Path to a config file, optionally with ':arg'.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run folder (checkpoints, metrics, images).")
 _EVAL = flags.DEFINE_bool("eval", True, "Evaluate after training.")
+_ALLOW_CHANGE = flags.DEFINE_bool(
+    "allow_config_change", False,
+    "Resume a run even though the config differs from its config.json in keys that "
+    "change the run (the old config is kept in <workdir>/config_history/).")
 _MULTIHOST = flags.DEFINE_bool(
     "multihost", False, "Call jax.distributed.initialize() first (multi-host TPU/GPU).")
 flags.mark_flags_as_required(["config", "workdir"])
@@ -33,7 +39,8 @@ def main(argv):
   if _MULTIHOST.value:
     jax.distributed.initialize()
   fn = training.train_and_evaluate if _EVAL.value else training.train
-  result = _cli.run_or_exit(fn, _CONFIG.value, _WORKDIR.value)
+  result = _cli.run_or_exit(fn, _CONFIG.value, _WORKDIR.value,
+                            allow_config_change=_ALLOW_CHANGE.value)
   if _EVAL.value and jax.process_index() == 0:
     _print_summary(_WORKDIR.value, result)
 
@@ -46,4 +53,4 @@ def _print_summary(workdir, metrics):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  _cli.main(main)
