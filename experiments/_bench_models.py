@@ -43,22 +43,60 @@ def conv_vae_forward_macs(input_shape, channels, latent_dim) -> list[int]:
   return macs
 
 
+def convvae32_model_flops(config) -> int:
+  """Model FLOPs of one training step (BENCHMARKS.md): forward, input gradient and weight
+  gradient of every layer, but no input gradient for the first one (the data needs
+  none), 2 FLOPs per multiply-add."""
+  macs = conv_vae_forward_macs(tuple(config.model.input_shape), tuple(config.model.channels),
+                               config.model.latent_dim)
+  return 2 * config.batch_size * (3 * sum(macs) - macs[0])
+
+
+def _convvae32_model(config):
+  from latentjax import models
+
+  m = config.model
+  return models.build_model("vae", architecture="conv", latent_dim=m.latent_dim,
+                            hidden_dims=(), channels=tuple(m.channels),
+                            input_shape=tuple(m.input_shape))
+
+
+def _init_variables(model, config, key):
+  import jax.numpy as jnp
+
+  shape, latent_dim = tuple(config.model.input_shape), config.model.latent_dim
+  return model.init(key, jnp.zeros((1, *shape)), jnp.zeros((1, latent_dim)))
+
+
+def convvae32_checksums(config) -> dict:
+  """The figures BENCHMARKS.md lists for convvae32, from the real network and FLOP count.
+
+  Parameters are counted on the abstract initialisation of the workload's model (no
+  allocation), so the count is that of the network the workload times.
+  """
+  import jax
+
+  model = _convvae32_model(config)
+  variables = jax.eval_shape(lambda k: _init_variables(model, config, k), jax.random.PRNGKey(0))
+  num_params = sum(int(x.size) for x in jax.tree.leaves(variables["params"]))
+  return {"parameters": num_params,
+          "model_gflop_per_step": convvae32_model_flops(config) / 1e9}
+
+
 def convvae32_workload(config) -> dict:
   """Steady-state throughput of the conv VAE training step (BENCHMARKS.md ``convvae32``)."""
   import jax
-  import jax.numpy as jnp
   import optax
 
-  from latentjax import models, objectives, training
+  from latentjax import objectives, training
 
   m, t = config.model, config.timing
   shape = tuple(m.input_shape)
-  model = models.build_model("vae", architecture="conv", latent_dim=m.latent_dim,
-                             hidden_dims=(), channels=tuple(m.channels), input_shape=shape)
+  model = _convvae32_model(config)
   loss_fn = objectives.make_vae_loss(model, beta=1.0, likelihood=m.likelihood,
                                      input_key="image")
   key = jax.random.PRNGKey(0)
-  variables = model.init(key, jnp.zeros((1, *shape)), jnp.zeros((1, m.latent_dim)))
+  variables = _init_variables(model, config, key)
   state = training.TrainState.create(params=variables["params"],
                                      tx=optax.adam(config.optim.learning_rate))
   num_params = sum(x.size for x in jax.tree.leaves(state.params))
@@ -84,10 +122,7 @@ def convvae32_workload(config) -> dict:
     return t.window_steps * config.batch_size, time.perf_counter() - begin
 
   examples_per_s = _median_window_rate(window, t.num_windows)
-  macs = conv_vae_forward_macs(shape, tuple(m.channels), m.latent_dim)
-  # Forward, input gradient and weight gradient of every layer, but no input gradient for
-  # the first one (the data needs none): 2 FLOPs per multiply-add.
-  model_flops = 2 * config.batch_size * (3 * sum(macs) - macs[0])
+  model_flops = convvae32_model_flops(config)
   steps_per_s = examples_per_s / config.batch_size
   return {
       "batch_size": config.batch_size, "parameters": int(num_params),

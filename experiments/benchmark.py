@@ -110,9 +110,24 @@ def _geodesic_setup(config):
             for k, m, n in zip(keys, sizes[:-1], sizes[1:], strict=True)]
   z0, z1 = jax.random.normal(jax.random.PRNGKey(config.data.seed),
                              (2, config.data.num_pairs, config.model.latent_dim))
-  macs = sum(m * n for m, n in zip(sizes[:-1], sizes[1:], strict=True))
-  num_params = sum(m * n + n for m, n in zip(sizes[:-1], sizes[1:], strict=True))
+  # Counted on the decoder's own weights: one multiply-add per kernel entry per code.
+  macs = sum(int(w.size) for w, _ in params)
+  num_params = sum(int(x.size) for x in jax.tree.leaves(params))
   return functools.partial(_mlp_apply, params), z0, z1, macs, num_params
+
+
+def geodesic_model_flops(num_pairs: int, num_points: int, macs: int) -> float:
+  """Model FLOPs of one solver iteration (BENCHMARKS.md): 2 per multiply-add, forward
+  and input-gradient backward, at all points of all curves."""
+  return 4.0 * num_pairs * num_points * macs
+
+
+def geodesic_checksums(config) -> dict:
+  """The figures BENCHMARKS.md lists for the geodesic workload, from its real decoder."""
+  _, z0, _, macs, num_params = _geodesic_setup(config)
+  return {"decoder_params": num_params, "decoder_macs": macs,
+          "model_gflop_per_iteration": geodesic_model_flops(
+              z0.shape[0], config.geodesic.num_points, macs) / 1e9}
 
 
 def _baseline_seconds(decoder, z0, z1, target, config):
@@ -215,8 +230,8 @@ def geodesic_workload(config) -> dict:
 
   # Model FLOPs (BENCHMARKS.md): 2 per multiply-add, forward + input-gradient backward,
   # at all points of all curves; the solver caches the fixed endpoints' decodes.
-  model_flops = 4.0 * num_pairs * num_points * macs
-  executed_flops = 4.0 * num_pairs * (num_points - 2) * macs
+  model_flops = geodesic_model_flops(num_pairs, num_points, macs)
+  executed_flops = geodesic_model_flops(num_pairs, num_points - 2, macs)
   peak = matmul_peak_gflops(t.matmul_size)
   out = {
       "num_pairs": num_pairs, "num_points": num_points, "decoder_params": num_params,

@@ -12,11 +12,11 @@ import importlib
 
 __version__ = "0.1.0"
 
+# Every sub-package that exists, one per line (a new one is one more line here).
 _SUBPACKAGES = (
     "data",
-    "diffusion",
+    "explore",
     "latent_ops",
-    "metrics",
     "models",
     "objectives",
     "training",

@@ -47,16 +47,30 @@ def test_contract_signatures(name):
       assert inspect.signature(getattr(lo, name)).parameters[arg].default == default
 
 
+@jax.tree_util.register_pytree_node_class
 class _CountingDecoder:
-  """A decoder that counts how often JAX traces (i.e. runs) its Python body."""
+  """A pytree decoder (its weights a leaf) counting how often JAX traces its body.
 
-  def __init__(self):
-    self.calls = 0
-    self.w = jnp.asarray(np.random.default_rng(0).normal(size=(2, 5)), jnp.float32)
+  The count is kept on the class, because the ops trace a copy rebuilt from the leaves.
+  """
+
+  calls = 0
+
+  def __init__(self, w=None):
+    self.w = jnp.asarray(np.random.default_rng(0).normal(size=(2, 5)), jnp.float32) \
+        if w is None else w
 
   def __call__(self, z):
-    self.calls += 1
+    type(self).calls += 1
     return jnp.tanh(z @ self.w)
+
+  def tree_flatten(self):
+    return (self.w,), None
+
+  @classmethod
+  def tree_unflatten(cls, aux, leaves):
+    del aux
+    return cls(*leaves)
 
 
 def _decoder_ops(decoder, z, codes):
@@ -74,16 +88,18 @@ def _decoder_ops(decoder, z, codes):
   ]
 
 
-def test_decoder_ops_do_not_retrace_for_the_same_decoder_object():
+def test_decoder_ops_do_not_retrace_for_a_pytree_decoder_with_new_values():
   decoder = _CountingDecoder()
   z = jnp.asarray(np.random.default_rng(1).normal(size=(4, 2)), jnp.float32)
   codes = jnp.asarray(np.random.default_rng(2).normal(size=(12, 2)), jnp.float32)
   _decoder_ops(decoder, z, codes)
-  traced = decoder.calls
+  traced = _CountingDecoder.calls
   assert traced > 0
   for i in range(2):
-    jax.block_until_ready(_decoder_ops(decoder, z + 0.1 * (i + 1), codes - 0.1 * i))
-  assert decoder.calls == traced
+    # The same decoder, then a new one with new weights of the same shape.
+    again = decoder if i == 0 else _CountingDecoder(2.0 * decoder.w)
+    jax.block_until_ready(_decoder_ops(again, z + 0.1 * (i + 1), codes - 0.1 * i))
+  assert _CountingDecoder.calls == traced
 
 
 def test_bound_flax_apply_with_new_parameters_does_not_retrace(key):
@@ -99,7 +115,7 @@ def test_bound_flax_apply_with_new_parameters_does_not_retrace(key):
     curve = lo.geodesic(functools.partial(model.apply, new), z0, z1, num_steps=20)
     assert curve.shape == (5, 32, 3)
   assert solver._cache_size() == size
-  # A bound module (unhashable: it holds variables) works too, keyed by identity.
+  # A bound module (it holds variables that could change) works too, traced afresh.
   bound = model.bind(params)
   np.testing.assert_allclose(lo.curve_length(bound, curve), lo.curve_length(
       functools.partial(model.apply, params), curve), rtol=1e-5)

@@ -2,16 +2,17 @@
 
 Each notebook runs top to bottom in a fresh kernel of this Python (the venv's),
 with LATENTJAX_SMALL=1 and the session's TFDS data directory, from the repository
-root, as a user would run it.
+root, as a user would run it; cells added to the test's copy check that the kernel
+really ran on small settings.
 """
 
 import json
-import os
 import pathlib
 import sys
 
 import pytest
 
+from latentjax.explore import ExploreSettings
 from tests._helpers import REPO
 
 NOTEBOOK_DIR = pathlib.Path(REPO) / "notebooks"
@@ -50,9 +51,39 @@ def test_notebooks_match_their_generator():
   assert sorted(make_notebooks.NOTEBOOKS) == NOTEBOOKS
 
 
+# Cells the test adds to its in-memory copy (never to the committed files). The first,
+# right after the imports, stops the run at once unless the kernel chose small settings;
+# the last prints what the run did, for the test to check.
+_CHECK_SMALL = """
+assert SMALL, "LATENTJAX_SMALL did not reach the kernel"
+assert settings == explore.ExploreSettings.small(), settings
+"""
+_REPORT = """
+import json as _json
+print("RAN:" + _json.dumps({"small": SMALL, "step": int(run.step),
+                            "num_steps": int(config.train.num_steps),
+                            "geodesic_steps": settings.geodesic_steps}))
+"""
+_SMALL_MAX_STEPS = 1000  # the notebooks train 600 steps on small settings, 4000+ on full
+
+
+def _with_probes(nbformat, nb):
+  """``nb`` with the two probe cells; the imports cell defines SMALL and settings."""
+  cells = nb.cells
+  imports = next(i for i, c in enumerate(cells)
+                 if c.cell_type == "code" and "SMALL = explore.small_mode()" in c.source)
+  cells.insert(imports + 1, nbformat.v4.new_code_cell(_CHECK_SMALL))
+  cells.append(nbformat.v4.new_code_cell(_REPORT))
+  return nb
+
+
+def _stdout(cell) -> str:
+  return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_executes(name, tfds_data_dir, monkeypatch):
+def test_notebook_executes_on_small_settings(name, tfds_data_dir, monkeypatch):
   nbformat = pytest.importorskip("nbformat")
   nbclient = pytest.importorskip("nbclient")
   pytest.importorskip("ipykernel")
@@ -61,18 +92,25 @@ def test_notebook_executes(name, tfds_data_dir, monkeypatch):
   monkeypatch.setenv("TFDS_DATA_DIR", tfds_data_dir)
   monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
   monkeypatch.delenv("XLA_FLAGS", raising=False)  # One CPU device, as a user has.
-  nb = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+  nb = _with_probes(nbformat, nbformat.read(NOTEBOOK_DIR / name, as_version=4))
   # "python3" is ipykernel's own spec: jupyter_client starts it with sys.executable,
   # i.e. this (the venv's) interpreter, wherever other kernels are installed.
   client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=300,
                                    resources={"metadata": {"path": REPO}})
   client.execute()
-  errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-            if o.output_type == "error"]
+  code = [c for c in nb.cells if c.cell_type == "code"]
+  errors = [o for c in code for o in c.outputs if o.output_type == "error"]
   assert not errors
-  outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+  # The kernel itself saw small settings and trained the short run.
+  assert any("small settings" in _stdout(c) for c in code), "the imports cell's banner"
+  report = [line for line in _stdout(code[-1]).splitlines() if line.startswith("RAN:")]
+  assert len(report) == 1, _stdout(code[-1])
+  ran = json.loads(report[0][len("RAN:"):])
+  assert ran["small"] is True
+  assert ran["step"] == ran["num_steps"] <= _SMALL_MAX_STEPS, ran
+  assert ran["geodesic_steps"] == ExploreSettings.small().geodesic_steps, ran
+  outputs = [o for c in code for o in c.outputs]
   images = [o for o in outputs if "image/png" in o.get("data", {})]
   assert len(images) >= 5, "the notebook should show its pictures"
   widgets = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
   assert widgets, "the explorer widget should be displayed"
-  assert os.environ["LATENTJAX_SMALL"] == "1"

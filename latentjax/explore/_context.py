@@ -11,7 +11,6 @@ import pathlib
 from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from latentjax.explore._codes import LatentCodes, encode_split, jitted_decoder
@@ -48,22 +47,17 @@ class RunView:
   def decoder_for(self, label: int | None) -> tuple[Callable, Callable]:
     """(JAX decoder ``z [D] -> x``, jitted numpy decoder) for codes of a class.
 
-    For a conditional run the decoder is ``Partial(decode_one, label)``: the label is
+    For a conditional run the decoder is ``run.decoder_fn(label)``: the label is
     an array leaf, so latent ops compile once for all classes. For an unconditional
     run, the run's own decoder.
     """
     if not self.run.conditional:
       return self.decoder, self.decode
     label = int(label)
-    if "fn" not in self._by_class:
-      run = self.run
-
-      def decode_one(y, z):  # One function object per run: one compilation.
-        return run.decode(z[None], y[None])[0]
-
-      self._by_class["fn"] = decode_one
     if label not in self._by_class:
-      dec = jax.tree_util.Partial(self._by_class["fn"], jnp.asarray(label, jnp.int32))
+      # A pytree decoder with the label as a traced leaf: latent ops compile it once for
+      # every class (a closure over the run would be traced afresh on every call).
+      dec = self.run.decoder_fn(label)
       self._by_class[label] = (dec, jitted_decoder(dec))
     return self._by_class[label]
 

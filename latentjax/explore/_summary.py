@@ -8,12 +8,13 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping
 
 import jax
 import numpy as np
+
+from latentjax._metrics_log import read_series
 
 # Rows of the evaluation-metrics table: metrics.json key -> (label, unit / note).
 _METRIC_ROWS = (
@@ -92,20 +93,20 @@ def run_summary(run) -> dict[str, object]:
 def training_history(workdir: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
   """Logged metrics as "split/name" -> (steps [K], values [K]), for `viz.loss_curves`.
 
-  Non-finite values and bookkeeping series (steps per second) are dropped.
+  Read by the one reader of ``metrics.jsonl`` (as `viz.read_metrics_jsonl`); non-finite
+  values and bookkeeping series (steps per second) are dropped. ``{}`` without a log.
   """
-  from latentjax import training
-
-  series: dict[str, list[tuple[int, float]]] = {}
-  for rec in training.read_metrics(workdir):
-    split = rec.get("split", "train")
-    for k, v in rec.items():
-      if k in ("step", "split") or k in _NOT_PLOTTED:
-        continue
-      if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
-        series.setdefault(f"{split}/{k}", []).append((int(rec["step"]), float(v)))
-  return {k: (np.array([s for s, _ in v]), np.array([x for _, x in v]))
-          for k, v in series.items() if v}
+  path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return {}
+  out = {}
+  for name, (steps, values) in read_series(path).items():
+    if name.rpartition("/")[2] in _NOT_PLOTTED:
+      continue
+    keep = np.isfinite(values)
+    if keep.any():
+      out[name] = (steps[keep], values[keep])
+  return out
 
 
 def metrics_table(metrics_by_run: Mapping[str, Mapping | None]) -> list[dict[str, object]]:

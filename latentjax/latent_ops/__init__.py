@@ -4,8 +4,7 @@ Interpolation, the decoder's pull-back geometry and geodesics, arithmetic and se
 directions, traversals, clustering and nearest neighbours. Functions take plain arrays
 and, where a model is involved, any callable ``decoder(z) -> x`` mapping one code ``[D]``
 to an array or pytree of arrays (a bound Flax ``apply``, an Equinox module, a lambda).
-They depend on JAX, optax and NumPy only, and compile once per decoder, shapes and static
-arguments::
+They depend on JAX, optax and NumPy only::
 
     from latentjax import latent_ops as lo
 
@@ -13,6 +12,19 @@ arguments::
     curve = lo.geodesic(decoder, z0, z1)                           # [32, D]
     length = lo.curve_length(decoder, curve, subdivisions=16)
     centroids, labels = lo.kmeans(key, codes, k=10)
+
+Fast repeated calls: an op's compiled code is reused only for a decoder that is provably
+the same function of its arrays, so results are never stale. Pass the parameters
+explicitly, as pytree leaves, and new parameter values of the same shapes reuse the
+compiled code::
+
+    decoder = functools.partial(model.apply, params)   # a Flax model
+    decoder = jax.tree_util.Partial(fn, params)         # fn(params, z) -> x
+    decoder = run.decoder_fn()                          # a trained latentjax run
+
+A decoder that reads arrays from a closure, a global or a mutable object
+(``lambda z: z @ W``, ``obj.decode``, a bound Flax module) works too, but is traced and
+compiled afresh on every call. See ``latentjax.latent_ops._decoder`` for the rules.
 """
 
 from latentjax.latent_ops._arithmetic import analogy, attribute_vector, move_along, traverse

@@ -11,6 +11,8 @@ import math
 import os
 from collections.abc import Mapping
 
+from latentjax._metrics_log import read_records
+
 
 class MetricWriter:
   """Writes scalar metrics to ``<workdir>/metrics.jsonl`` and TensorBoard.
@@ -67,20 +69,20 @@ class MetricWriter:
 
 
 def read_metrics(workdir: str, split: str | None = None) -> list[dict]:
-  """Reads ``metrics.jsonl`` back as a list of records (optionally one split).
+  """Reads ``<workdir>/metrics.jsonl`` back as a list of records (optionally one split).
 
-  Runs that were resumed may have logged a step twice; the last record wins.
+  A thin name over the one reader of the log (``latentjax._metrics_log.read_records``):
+  a step logged twice (a resumed run re-logs steps) keeps the latest values, a truncated
+  last line (a run killed mid-write) is ignored, and any other bad line raises.
+
+  Args:
+    workdir: the run folder.
+    split: keep only this split (``"train"``, ``"eval"``); None keeps all.
+
+  Returns:
+    One record per (split, step), sorted by step then split; ``[]`` without a log.
+
+  Raises:
+    ValueError: on a malformed line in the middle of the log (naming the line number).
   """
-  path = os.path.join(workdir, "metrics.jsonl")
-  if not os.path.exists(path):
-    return []
-  by_key = {}
-  with open(path) as f:
-    for line in f:
-      line = line.strip()
-      if not line:
-        continue
-      rec = json.loads(line)
-      if split is None or rec.get("split") == split:
-        by_key[(rec.get("split"), rec["step"])] = rec
-  return [by_key[k] for k in sorted(by_key, key=lambda k: (str(k[0]), k[1]))]
+  return read_records(os.path.join(workdir, "metrics.jsonl"), split=split)

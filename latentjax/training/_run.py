@@ -35,6 +35,28 @@ def read_config(workdir: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.load(f))
 
 
+def decode_codes(model, likelihood: str, variables, label: Array | None, z: Array) -> Array:
+  """Means of p(x | z) under a model's variables, for one code or a batch.
+
+  The function behind :meth:`Run.decoder_fn`; everything it uses is an argument.
+
+  Args:
+    model: the (unbound) Flax model with a ``decode(z, y)`` method.
+    likelihood: the objective's likelihood name (``"bernoulli"``, ``"gaussian"``).
+    variables: the model's variables (``{"params": ..., **model_state}``).
+    label: an int32 scalar label used for every code, or None (unconditional).
+    z: [D] or [B, D] codes.
+
+  Returns:
+    [...] for z [D], [B, ...] for z [B, D].
+  """
+  batched = z.ndim == 2
+  zb = z if batched else z[None]
+  yb = None if label is None else jnp.full((zb.shape[0],), label, jnp.int32)
+  x = objectives.likelihood_mean(likelihood, model.apply(variables, zb, yb, method="decode"))
+  return x if batched else x[0]
+
+
 @dataclasses.dataclass(frozen=True)
 class Run:
   """A trained run: config, model and parameters, with encode/decode helpers.
@@ -86,20 +108,22 @@ class Run:
     out = self.exp.model.apply(self.variables, z, y, method="decode")
     return objectives.likelihood_mean(self.exp.cfg.objective.likelihood, out)
 
-  def decoder_fn(self, y: Array | None = None):
+  def decoder_fn(self, y: Array | None = None) -> jax.tree_util.Partial:
     """A pure ``decoder(z) -> x`` for latent_ops: z [D] -> x [...] or z [B, D] -> [B, ...].
 
-    For a conditional model, ``y`` is one integer label used for every code.
+    The decoder is a pytree, ``jax.tree_util.Partial(decode_codes, model, likelihood,
+    variables, label)``, holding the run's current variables as leaves: latent ops
+    compile it once and reuse the compiled code, and it never changes behind their back.
+
+    Args:
+      y: for a conditional model, one integer label used for every code.
+
+    Returns:
+      ``decoder(z)``: means of p(x | z) for z [D] (-> [...]) or z [B, D] (-> [B, ...]).
     """
-
-    def decoder(z):
-      batched = z.ndim == 2
-      zb = z if batched else z[None]
-      yb = None if y is None else jnp.full((zb.shape[0],), y, jnp.int32)
-      x = self.decode(zb, yb)
-      return x if batched else x[0]
-
-    return decoder
+    label = None if y is None else jnp.asarray(y, jnp.int32)
+    return jax.tree_util.Partial(decode_codes, self.exp.model,
+                                 self.exp.cfg.objective.likelihood, self.variables, label)
 
   def code_gaussian(self) -> tuple[Array, Array] | None:
     """The Gaussian fitted to training codes of an autoencoder, if evaluation saved one."""

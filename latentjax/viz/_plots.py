@@ -1,9 +1,10 @@
 """Training curves: line plots of metrics from a history dict or a JSON-lines log.
 
-The training loop writes one JSON object per logging step, e.g.
-``{"step": 100, "train/loss": 0.41, "eval/elbo": -95.2}``; `read_metrics_jsonl` reads
-such a file and `loss_curves` plots it, one panel per metric, with the train and eval
-variants of the same metric ("train/loss", "eval/loss") drawn in the same panel.
+The training loop writes one JSON object per log event, e.g.
+``{"step": 100, "split": "train", "loss": 0.41}``; `read_metrics_jsonl` reads such a
+file (or one of ``{"step": 100, "train/loss": 0.41, "eval/elbo": -95.2}`` objects),
+and `loss_curves` plots it, one panel per metric, with the train and eval variants of
+the same metric ("train/loss", "eval/loss") drawn as two lines in the same panel.
 
     fig = loss_curves("runs/vae/metrics.jsonl", path="runs/vae/curves.png")
 """
@@ -19,29 +20,22 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from latentjax._metrics_log import read_series
 from latentjax.viz._io import PathLike, new_figure, save_figure
 
 _MIN_SMOOTHED = 20  # Shorter series (typically eval) are drawn raw, with markers.
 _SPLITS = ("train", "eval", "val", "valid", "test")
 
 
-def _flatten(record: Mapping, prefix: str = "") -> dict[str, float]:
-  out = {}
-  for key, value in record.items():
-    name = f"{prefix}{key}"
-    if isinstance(value, Mapping):
-      out.update(_flatten(value, f"{name}/"))
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-      out[name] = float(value)
-  return out
-
-
 def read_metrics_jsonl(path: PathLike) -> dict[str, tuple[np.ndarray, np.ndarray]]:
   """Reads a JSON-lines metrics log into metric name -> (steps, values).
 
-  Each non-blank line is an object with an integer "step" and any number of numeric
-  metrics; nested objects are flattened with "/" ({"eval": {"loss": 1}} gives
-  "eval/loss"); non-numeric fields are ignored. Lines may log different metrics.
+  A thin name over the one reader of training logs (``latentjax._metrics_log``):
+  metrics of records with a ``"split"`` field are named ``"<split>/<metric>"``, so train
+  and eval series of the same metric stay apart; nested objects are flattened with "/"
+  ({"eval": {"loss": 1}} gives "eval/loss"); non-numeric fields are ignored and the
+  strings "nan" / "inf" read as floats. A step logged twice (a resumed run) keeps its
+  latest value, and a truncated last line (a run killed mid-write) is ignored.
 
   Args:
     path: the .jsonl file.
@@ -51,32 +45,14 @@ def read_metrics_jsonl(path: PathLike) -> dict[str, tuple[np.ndarray, np.ndarray
 
   Raises:
     FileNotFoundError: if the file does not exist.
-    ValueError: on a line that is not a JSON object with a numeric "step".
+    ValueError: on a line other than a truncated last one that is not a JSON object with
+      a numeric "step" (the message names the line).
 
   Example:
     >>> history = read_metrics_jsonl("runs/vae/metrics.jsonl")
     >>> steps, losses = history["train/loss"]
   """
-  series: dict[str, list[tuple[int, float]]] = {}
-  with open(path, encoding="utf-8") as f:
-    for lineno, line in enumerate(f, start=1):
-      if not line.strip():
-        continue
-      try:
-        record = json.loads(line)
-      except json.JSONDecodeError as e:
-        raise ValueError(f"{os.fspath(path)}:{lineno}: not valid JSON ({e.msg})") from None
-      if not isinstance(record, dict) or not isinstance(record.get("step"), (int, float)):
-        raise ValueError(f"{os.fspath(path)}:{lineno}: expected an object with a numeric 'step'")
-      step = int(record["step"])
-      for name, value in _flatten({k: v for k, v in record.items() if k != "step"}).items():
-        series.setdefault(name, []).append((step, value))
-  out = {}
-  for name, points in series.items():
-    points.sort(key=lambda p: p[0])
-    steps, values = zip(*points, strict=True)
-    out[name] = (np.asarray(steps, np.int64), np.asarray(values, np.float64))
-  return out
+  return read_series(path)
 
 
 def _as_history(history) -> dict[str, tuple[np.ndarray, np.ndarray]]:
