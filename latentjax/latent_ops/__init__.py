@@ -1,11 +1,11 @@
 """Latent-space operations for any decoder: pure, jit- and vmap-compatible functions.
 
 Interpolation, the decoder's pull-back geometry and geodesics, arithmetic and semantic
-directions, traversals, clustering and nearest neighbours. Functions take plain arrays
-and, where a model is involved, any callable ``decoder(z) -> x`` mapping one code ``[D]``
-to an array or pytree of arrays (a bound Flax ``apply``, an Equinox module, a lambda).
-They depend on JAX, optax and NumPy only, and compile once per decoder, shapes and static
-arguments::
+directions, traversals, clustering and nearest neighbours, generator inversion. Functions
+take plain arrays and, where a model is involved, any callable ``decoder(z) -> x`` mapping
+one code ``[D]`` to an array or pytree of arrays (a bound Flax ``apply``, an Equinox
+module, a lambda). They depend on JAX, optax and NumPy only, and compile once per
+decoder, shapes and static arguments::
 
     from latentjax import latent_ops as lo
 
@@ -13,6 +13,7 @@ arguments::
     curve = lo.geodesic(decoder, z0, z1)                           # [32, D]
     length = lo.curve_length(decoder, curve, subdivisions=16)
     centroids, labels = lo.kmeans(key, codes, k=10)
+    codes, errors = lo.invert(generator, images, key, latent_dim=128)
 """
 
 from latentjax.latent_ops._arithmetic import analogy, attribute_vector, move_along, traverse
@@ -47,6 +48,7 @@ from latentjax.latent_ops._geometry import (
 )
 from latentjax.latent_ops._graph import geodesic_from_graph, graph_init_curve, knn_graph
 from latentjax.latent_ops._interpolate import interpolate, lerp, slerp
+from latentjax.latent_ops._inversion import InversionResult, invert
 
 __all__ = [
     # Interpolation.
@@ -86,4 +88,7 @@ __all__ = [
     "KMeansResult",
     "kmeans_inertia",
     "nearest_neighbors",
+    # Inversion.
+    "invert",
+    "InversionResult",
 ]
