@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 _SUBPACKAGES = (
     "data",
     "explore",
+    "metrics",
     "latent_ops",
     "models",
     "objectives",

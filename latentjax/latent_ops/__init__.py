@@ -1,10 +1,10 @@
 """Latent-space operations for any decoder: pure, jit- and vmap-compatible functions.
 
 Interpolation, the decoder's pull-back geometry and geodesics, arithmetic and semantic
-directions, traversals, clustering and nearest neighbours. Functions take plain arrays
-and, where a model is involved, any callable ``decoder(z) -> x`` mapping one code ``[D]``
-to an array or pytree of arrays (a bound Flax ``apply``, an Equinox module, a lambda).
-They depend on JAX, optax and NumPy only::
+directions, traversals, clustering and nearest neighbours, generator inversion. Functions
+take plain arrays and, where a model is involved, any callable ``decoder(z) -> x`` mapping
+one code ``[D]`` to an array or pytree of arrays (a bound Flax ``apply``, an Equinox
+module, a lambda). They depend on JAX, optax and NumPy only::
 
     from latentjax import latent_ops as lo
 
@@ -12,6 +12,7 @@ They depend on JAX, optax and NumPy only::
     curve = lo.geodesic(decoder, z0, z1)                           # [32, D]
     length = lo.curve_length(decoder, curve, subdivisions=16)
     centroids, labels = lo.kmeans(key, codes, k=10)
+    codes, errors = lo.invert(generator, images, key, latent_dim=128)
 
 Fast repeated calls: an op's compiled code is reused only for a decoder that is provably
 the same function of its arrays, so results are never stale. Pass the parameters
@@ -59,6 +60,7 @@ from latentjax.latent_ops._geometry import (
 )
 from latentjax.latent_ops._graph import geodesic_from_graph, graph_init_curve, knn_graph
 from latentjax.latent_ops._interpolate import interpolate, lerp, slerp
+from latentjax.latent_ops._inversion import InversionResult, invert
 
 __all__ = [
     # Interpolation.
@@ -98,4 +100,7 @@ __all__ = [
     "KMeansResult",
     "kmeans_inertia",
     "nearest_neighbors",
+    # Inversion.
+    "invert",
+    "InversionResult",
 ]
