@@ -16,11 +16,11 @@ first start of each image: the hybrid "encode, then optimise" inversion::
     codes, errors = lo.invert(generator, images, key, latent_dim=128)
     codes, errors = lo.invert(generator, images, key, z_init=encoder(images))
 
-Compilation follows the other decoder ops for pytree generators (a bound Flax ``apply``
-as ``functools.partial(apply_one, variables)``, ``jax.tree_util.Partial``, Equinox
-modules): compiled once per structure and shapes, parameters passed as traced arguments.
-A generator that is not a pytree (a plain function, lambda or callable object) is traced
-afresh on every call, so arrays it captures are never baked into a cached executable.
+Compilation follows the rules of every decoder op (``latentjax.latent_ops._decoder``):
+a pytree generator (``functools.partial(apply_one, variables)``, ``jax.tree_util.Partial``,
+an Equinox module) compiles once per structure and shapes, its parameters passed as traced
+arguments; a generator that reads arrays it captures (a closure, a callable object) is
+traced afresh on every call, so those arrays are never baked into a cached executable.
 """
 
 import functools
@@ -32,7 +32,7 @@ import numpy as np
 import optax
 
 from latentjax.latent_ops import _validation as v
-from latentjax.latent_ops._decoder import _ById, decoder_jit, split_decoder
+from latentjax.latent_ops._decoder import decoder_jit
 
 _STATIC = ("num_steps",)
 
@@ -89,14 +89,6 @@ def _invert_batch(generator, x, starts, learning_rate, prior_weight, *, num_step
 
 
 _invert_cached = decoder_jit(static_argnames=_STATIC)(_invert_batch)
-
-
-def _is_pytree_generator(generator) -> bool:
-  """Whether ``generator`` splits into a hashable structure (cacheable) plus arrays."""
-  decoder_def, _ = split_decoder(generator)
-  if jax.tree_util.treedef_is_leaf(decoder_def.treedef):
-    return False  # a plain function or callable object: its captures are invisible
-  return not any(isinstance(s, _ById) for s in decoder_def.static)
 
 
 def _output_shape(generator, latent_dim, dtype):
@@ -182,7 +174,4 @@ def invert(generator, x, key, *, latent_dim: int | None = None, num_steps: int =
   if z_init is not None:
     starts = jnp.concatenate([z_init.astype(x.dtype)[:, None], starts], axis=1)
   args = (x, starts, jnp.asarray(learning_rate, x.dtype), jnp.asarray(prior_weight, x.dtype))
-  if _is_pytree_generator(generator):
-    return _invert_cached(generator, *args, num_steps=num_steps)
-  fresh = jax.jit(functools.partial(_invert_batch, generator), static_argnames=_STATIC)
-  return fresh(*args, num_steps=num_steps)
+  return _invert_cached(generator, *args, num_steps=num_steps)
