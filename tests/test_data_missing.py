@@ -84,9 +84,12 @@ def test_download_attempt_fails_fast_in_a_fresh_process(tmp_path):
   env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
   start = time.perf_counter()
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=120, env=env)
+                       timeout=300, env=env)
+  elapsed = time.perf_counter() - start
   assert out.returncode == 0, out.stderr[-2000:]
-  assert time.perf_counter() - start < 120
+  # Fast: a few seconds of network probing on top of importing TF and JAX (~10 s on a busy
+  # 2-core machine), not TFDS's default minutes of download retries.
+  assert elapsed < 60, f"the offline download attempt took {elapsed:.0f} s"
   if "DOWNLOADED" not in out.stdout:
     assert "NOT AVAILABLE: Dataset 'mnist'" in out.stdout
     assert "downloading it failed" in out.stdout and "tfds build mnist" in out.stdout

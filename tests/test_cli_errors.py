@@ -1,0 +1,106 @@
+"""Bad command lines, as a user types them: one ``error:`` line naming the key, no traceback.
+
+Each invocation runs the real entry point in a subprocess. Before these fixes an unknown
+override key, a missing config file, an unknown ``:arg`` and a damaged checkpoint printed
+tracebacks, a NaN learning rate trained until the NaN stop, and a bad split or batch size
+failed late with a message that did not name the key.
+"""
+
+import concurrent.futures
+import os
+import shutil
+
+import pytest
+
+from configs import vae_digits
+from latentjax import training
+from tests._helpers import run_module
+
+_COMMON = [  # (arguments after --config=..., what the error line must name)
+    (["--config.train.num_stepz=10"], "config.train.num_stepz"),
+    (["--config.train.num_steps=abc"], "--config.train.num_steps=abc"),
+    (["--config.optim.learning_rate=nan"], "config.optim.learning_rate"),
+    (["--config.model.latent_dim=-3"], "config.model.latent_dim"),
+]
+_FAMILY_CONFIGS = ("ae_digits", "vae_digits", "cvae_digits", "betavae_sprites")
+_ONCE = [
+    (["--config.objective.beta=inf"], "config.objective.beta"),
+    (["--config.model.family=vea"], "config.model.family"),
+    (["--config.model.hidden_dims=abc"], "config.model.hidden_dims"),
+    (["--config.objective.binarize=maybe"], "--config.objective.binarize=maybe"),
+    (["--config.data.name=mnits"], "config.data.name"),
+    (["--config.data.train_split=trian"], "config.data.train_split"),
+    (["--config.data.eval_split=tset"], "config.data.eval_split"),
+    (["--config.data.batch_size=4096"], "config.data.batch_size"),
+    (["--config.train.parallel=xmap"], "config.train.parallel"),
+]
+
+
+def _check(proc, needle):
+  errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+  assert proc.returncode == 1, proc.stderr[-2000:]
+  assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+  assert len(errors) == 1, proc.stderr[-2000:]
+  assert needle in errors[0], errors[0]
+
+
+def _train(config, workdir, data_dir, *extra):
+  return run_module("experiments.train", f"--config={config}", f"--workdir={workdir}",
+                    f"--config.data.data_dir={data_dir}", *extra, timeout=300)
+
+
+def _in_parallel(calls):
+  with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+    return list(pool.map(lambda c: c(), calls))
+
+
+def test_bad_overrides_for_every_family_give_one_error_line(tfds_data_dir, tmp_path):
+  cases = [(f"configs/{name}.py:smoke", args, needle)
+           for name in _FAMILY_CONFIGS for args, needle in _COMMON]
+  cases += [("configs/vae_digits.py:smoke", args, needle) for args, needle in _ONCE]
+  cases += [("configs/nope.py", [], "--config=configs/nope.py: no such config file"),
+            ("configs/vae_digits.py:smok", [], "Unknown config argument 'smok'")]
+  calls = [lambda c=c, i=i: _train(c[0], tmp_path / f"run{i}", tfds_data_dir, *c[1])
+           for i, c in enumerate(cases)]
+  for (config, args, needle), proc in zip(cases, _in_parallel(calls), strict=True):
+    try:
+      _check(proc, needle)
+    except AssertionError as e:
+      raise AssertionError(f"{config} {' '.join(args)}: {e}") from None
+
+
+@pytest.fixture(scope="module")
+def trained_run(tfds_data_dir, tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("trained"))
+  c = vae_digits.get_config("smoke")
+  c.data.data_dir = tfds_data_dir
+  training.train(c, workdir, until_step=4)
+  return workdir
+
+
+def _damaged_copy(run, dest):
+  shutil.copytree(run, dest)
+  meta = os.path.join(training.checkpoint_dir(dest), "4", "meta", "metadata")
+  with open(meta, "w") as f:
+    f.write('{"step": 4, "batch')
+  return dest
+
+
+def test_damaged_runs_and_mismatched_resumes_give_one_error_line(
+    trained_run, tfds_data_dir, tmp_path):
+  damaged = _damaged_copy(trained_run, str(tmp_path / "damaged"))
+  mismatched = shutil.copytree(trained_run, str(tmp_path / "mismatched"))
+  config = "configs/vae_digits.py:smoke"
+  calls = [
+      lambda: _train(config, damaged, tfds_data_dir),
+      lambda: run_module("experiments.evaluate", f"--workdir={damaged}", timeout=300),
+      lambda: _train(config, mismatched, tfds_data_dir, "--config.data.batch_size=32"),
+      lambda: run_module("experiments.evaluate", f"--workdir={tmp_path / 'nothing'}",
+                         timeout=300),
+      lambda: run_module("experiments.explore", f"--workdir={tmp_path / 'nothing'}",
+                         timeout=300),
+  ]
+  needles = ["damaged: step 4", "damaged: step 4", "config.data.batch_size: 16 in the run",
+             "config.json not found", "config.json not found"]
+  for needle, proc in zip(needles, _in_parallel(calls), strict=True):
+    _check(proc, needle)
