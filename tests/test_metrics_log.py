@@ -87,3 +87,16 @@ def test_the_trainers_writer_round_trips_through_every_reader(tmp_path):
   records = _logging.read_metrics(str(tmp_path))
   assert [(r["split"], r["step"]) for r in records] == [("eval", 10), ("train", 10)]
   assert _summary.training_history(str(tmp_path)).keys() == {"train/loss", "eval/elbo"}
+
+
+def test_resumed_writer_does_not_glue_a_record_to_a_truncated_line(tmp_path):
+  """A run killed mid-write leaves half a line; the resumed run's records stay readable."""
+  from latentjax import training
+
+  path = tmp_path / "metrics.jsonl"
+  path.write_text('{"step": 4, "split": "train", "loss": 1.0}\n{"step": 8, "split": "tr')
+  writer = training.MetricWriter(str(tmp_path), tensorboard=False)
+  writer.write(8, {"loss": 0.5})
+  writer.close()
+  records = training.read_metrics(str(tmp_path), split="train")
+  assert [(r["step"], r["loss"]) for r in records] == [(4, 1.0), (8, 0.5)]

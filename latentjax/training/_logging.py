@@ -14,6 +14,16 @@ from collections.abc import Mapping
 from latentjax._metrics_log import read_records
 
 
+def _drop_partial_last_line(path: str) -> None:
+  """Cuts a last line left unfinished by a killed run, so appending starts on a new line."""
+  if not os.path.exists(path):
+    return
+  with open(path, "rb+") as f:
+    data = f.read()
+    if data and not data.endswith(b"\n"):
+      f.truncate(data.rfind(b"\n") + 1)
+
+
 class MetricWriter:
   """Writes scalar metrics to ``<workdir>/metrics.jsonl`` and TensorBoard.
 
@@ -30,6 +40,8 @@ class MetricWriter:
     self._path = os.path.join(workdir, "metrics.jsonl")
     self._tb_root = os.path.join(workdir, "tensorboard") if tensorboard else None
     self._tb_writers = {}
+    if enabled:
+      _drop_partial_last_line(self._path)
 
   @property
   def path(self) -> str:
