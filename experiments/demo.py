@@ -47,7 +47,9 @@ def _finished(config, workdir: str) -> dict | None:
     return None
   with open(path) as f:
     metrics = json.load(f)
-  ckpt = training.Checkpointer(workdir, asynchronous=False)
+  if not training.has_checkpoint(workdir):
+    return None
+  ckpt = training.Checkpointer(workdir, read_only=True)
   try:
     latest = ckpt.latest_step()
   finally:
