@@ -13,6 +13,8 @@ module, a lambda). They depend on JAX, optax and NumPy only::
     length = lo.curve_length(decoder, curve, subdivisions=16)
     centroids, labels = lo.kmeans(key, codes, k=10)
     codes, errors = lo.invert(generator, images, key, latent_dim=128)
+    fit = lo.fit_inverse_encoder(key, generator, encoder, params0, latent_dim=128)
+    codes, errors = lo.encode_inverse(generator, encoder, fit.params, images)
 
 Fast repeated calls: an op's compiled code is reused only for a decoder that is provably
 the same function of its arrays, so results are never stale. Pass the parameters
@@ -60,6 +62,11 @@ from latentjax.latent_ops._geometry import (
 )
 from latentjax.latent_ops._graph import geodesic_from_graph, graph_init_curve, knn_graph
 from latentjax.latent_ops._interpolate import interpolate, lerp, slerp
+from latentjax.latent_ops._inverse_encoder import (
+    InverseEncoderFit,
+    encode_inverse,
+    fit_inverse_encoder,
+)
 from latentjax.latent_ops._inversion import InversionResult, invert
 
 __all__ = [
@@ -103,4 +110,7 @@ __all__ = [
     # Inversion.
     "invert",
     "InversionResult",
+    "fit_inverse_encoder",
+    "encode_inverse",
+    "InverseEncoderFit",
 ]
