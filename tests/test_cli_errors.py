@@ -18,12 +18,12 @@ from tests._helpers import run_module
 
 _COMMON = [  # (arguments after --config=..., what the error line must name)
     (["--config.train.num_stepz=10"], "config.train.num_stepz"),
-    (["--config.train.num_steps=abc"], "--config.train.num_steps=abc"),
     (["--config.optim.learning_rate=nan"], "config.optim.learning_rate"),
-    (["--config.model.latent_dim=-3"], "config.model.latent_dim"),
 ]
 _FAMILY_CONFIGS = ("ae_digits", "vae_digits", "cvae_digits", "betavae_sprites")
 _ONCE = [
+    (["--config.train.num_steps=abc"], "--config.train.num_steps=abc"),
+    (["--config.model.latent_dim=-3"], "config.model.latent_dim"),
     (["--config.objective.beta=inf"], "config.objective.beta"),
     (["--config.model.family=vea"], "config.model.family"),
     (["--config.model.hidden_dims=abc"], "config.model.hidden_dims"),

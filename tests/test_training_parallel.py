@@ -42,7 +42,9 @@ def test_sharded_and_pmap_match_one_device(family):
   for mode in ("sharded", "pmap"):
     losses, state = _run(mode, 4, family)
     np.testing.assert_allclose(losses, ref_losses, rtol=2e-5, err_msg=mode)
-    jax.tree.map(lambda a, b, m=mode: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6,
+    # Sums in another order differ in the last bits; Adam turns a near-zero gradient's
+    # noise into a step of up to the learning rate (1e-3), hence atol 1e-5 after 5 steps.
+    jax.tree.map(lambda a, b, m=mode: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5,
                                                                  err_msg=m), state, ref_state)
     assert int(state["step"]) == 5
 
