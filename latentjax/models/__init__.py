@@ -7,6 +7,14 @@
 
 from latentjax.models._autoencoders import VAE, AutoEncoder
 from latentjax.models._code_gaussian import fit_code_gaussian, sample_code_gaussian
+from latentjax.models._conv import (
+    CONV_IMPLS,
+    conv_general_dilated_fast,
+    conv_general_dilated_fn,
+    conv_transpose_fast,
+    resolve_conv_impl,
+)
+from latentjax.models._conv_layers import FastConvTranspose, conv_layer, conv_transpose_layer
 from latentjax.models._decoders import ConvDecoder, MLPDecoder
 from latentjax.models._encoders import ConvEncoder, MLPEncoder
 from latentjax.models._factory import (
@@ -20,15 +28,23 @@ from latentjax.models._layers import MLP
 __all__ = [
     "ARCHITECTURES",
     "AutoEncoder",
+    "CONV_IMPLS",
     "ConvDecoder",
     "ConvEncoder",
+    "FastConvTranspose",
     "MLP",
     "MLPDecoder",
     "MLPEncoder",
     "VAE",
     "build_model",
+    "conv_general_dilated_fast",
+    "conv_general_dilated_fn",
+    "conv_layer",
+    "conv_transpose_fast",
+    "conv_transpose_layer",
     "fit_code_gaussian",
     "register_family",
     "registered_families",
+    "resolve_conv_impl",
     "sample_code_gaussian",
 ]
