@@ -266,3 +266,14 @@ def test_build_model_resolves_the_switch_once():
   assert build("xla").decoder.conv_impl == "xla"
   with pytest.raises(ValueError, match="`conv_impl`"):
     build("fastest")
+
+
+@pytest.mark.parametrize("kind", ["conv", "transpose"])
+def test_matmul_formulations_of_the_transpose_and_weight_gradient(kind, monkeypatch):
+  monkeypatch.setitem(_conv._FORMULATION, "conv_t", "matmul")
+  monkeypatch.setitem(_conv._FORMULATION, "dw", "matmul")
+  fast, ref = _conv_pair(kind)
+  x, w = _inputs(2, 7, 6, 16, 5, 4, 4, jnp.float32)
+  key = jax.random.PRNGKey(0)
+  _assert_same(jax.jit(lambda a, b: _values_and_grads(fast, a, b, key))(x, w),
+               _values_and_grads(ref, x, w, key), jnp.float32)

@@ -1,17 +1,22 @@
 """Convolutions whose forward pass and both gradients run on XLA:CPU's fast paths.
 
-XLA:CPU runs matrix products near the machine's peak, but some convolution shapes —
-above all the weight gradient of a transposed convolution — at a small fraction of it.
-``conv_general_dilated_fast`` is a drop-in for ``lax.conv_general_dilated`` that, for
-the 2-D NHWC/HWIO cases networks use, computes
+XLA:CPU runs a strided convolution, its input gradient and its weight gradient at
+reasonable speed, but the weight gradient of a *transposed* convolution (a convolution
+of an input-dilated image) 10-20x slower, and any convolution of a thin (RGB) image
+slowly. ``conv_general_dilated_fast`` is a drop-in for ``lax.conv_general_dilated``
+that, for the 2-D NHWC/HWIO cases networks use, is built from three maps of a strided
+convolution y = A_w x:
 
-  * the convolution as a matrix product over image patches (im2col + ``dot_general``),
-  * its input gradient as the transposed product scattered back over the patches
-    (col2im) — which is also how a transposed convolution is computed —,
-  * its weight gradient as a matrix product of the patches with the output gradient,
+  * A_w itself: XLA's convolution, or a matrix product over image patches (im2col +
+    ``dot_general``) when the input has fewer than 16 channels;
+  * its transpose A_w^T (the input gradient, and also a transposed convolution, which is
+    rewritten as A^T of a strided convolution with the flipped, in/out-swapped kernel);
+  * its weight gradient, a contraction of patches of x with y.
 
-through a ``jax.custom_vjp`` whose backward pass calls the same three functions, so
-gradients of any order stay on the same paths. Everything else — dilated kernels,
+A ``jax.custom_vjp`` ties them together — the gradients of each map are the other two —
+so every gradient, of any order, of a convolution *or* a transposed convolution runs
+through strided-convolution kernels and matrix products, never through the slow
+weight gradient of an input-dilated convolution. Everything else — dilated kernels,
 feature or batch groups, strides above 2, kernels above 4x4, other layouts or dtypes —
 is passed to ``lax.conv_general_dilated`` unchanged, so an unsupported case is slower,
 never wrong::
@@ -106,10 +111,11 @@ def _xla_conv(x, w, strides, pads, precision):
                                   precision=precision)
 
 
-# Which of the two formulations each map uses, by the shapes it sees (measured on
-# XLA:CPU, see ``configs/bench_convlayers.py``): XLA's strided convolution and its own
-# input and weight gradients are fast once the image has a few channels; the
-# patches-and-matmul forms win for thin inputs (RGB images, RGB outputs).
+# Which formulation each map uses (measured on XLA:CPU with ``configs/bench_convlayers.py``
+# and the convvae32 step): XLA's strided convolution and its own input and weight
+# gradients are fast once the image has a few channels; the patches-and-matmul forward
+# wins for thin inputs (RGB images, RGB outputs). The matmul forms of A^T (col2im) and of
+# the weight gradient were slower end to end; they stay selectable in ``_FORMULATION``.
 _MATMUL_BELOW_CHANNELS = 16
 
 
