@@ -28,6 +28,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.latent_dim = 16
   c.model.hidden_dims = (512, 256)
   c.model.channels = (32, 64)
+  c.model.conv_impl = "auto"  # auto (fast on CPU, XLA's on GPU/TPU) | xla | fast
 
   c.objective = ml_collections.ConfigDict()
   # bernoulli | continuous_bernoulli | gaussian. A Bernoulli is a normalised density only

@@ -1,7 +1,8 @@
 """Training-step and input-pipeline workloads of BENCHMARKS.md (registered by benchmark.py).
 
 ``convvae32``: one jitted VAE training step (conv encoder/decoder, batch 128, 32x32x3,
-Bernoulli likelihood, analytic KL, Adam 1e-3) on synthetic data. ``pipeline``: the
+Bernoulli likelihood, analytic KL, Adam 1e-3) on synthetic data, for each convolution
+implementation asked for (``config.conv_impls``). ``pipeline``: the
 ``digits`` and ``sprites`` input pipelines alone at batch 128, shuffled and preprocessed.
 """
 
@@ -52,13 +53,13 @@ def convvae32_model_flops(config) -> int:
   return 2 * config.batch_size * (3 * sum(macs) - macs[0])
 
 
-def _convvae32_model(config):
+def _convvae32_model(config, conv_impl="xla"):
   from latentjax import models
 
   m = config.model
   return models.build_model("vae", architecture="conv", latent_dim=m.latent_dim,
                             hidden_dims=(), channels=tuple(m.channels),
-                            input_shape=tuple(m.input_shape))
+                            input_shape=tuple(m.input_shape), conv_impl=conv_impl)
 
 
 def _init_variables(model, config, key):
@@ -83,16 +84,16 @@ def convvae32_checksums(config) -> dict:
           "model_gflop_per_step": convvae32_model_flops(config) / 1e9}
 
 
-def convvae32_workload(config) -> dict:
-  """Steady-state throughput of the conv VAE training step (BENCHMARKS.md ``convvae32``)."""
+def _convvae32_step(config, conv_impl):
+  """(compiled step, state, batch, key, parameter count, compile seconds, XLA FLOPs)."""
   import jax
   import optax
 
   from latentjax import objectives, training
 
-  m, t = config.model, config.timing
+  m = config.model
   shape = tuple(m.input_shape)
-  model = _convvae32_model(config)
+  model = _convvae32_model(config, conv_impl)
   loss_fn = objectives.make_vae_loss(model, beta=1.0, likelihood=m.likelihood,
                                      input_key="image")
   key = jax.random.PRNGKey(0)
@@ -109,28 +110,57 @@ def convvae32_workload(config) -> dict:
   cost = compiled.cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   xla_flops = float(cost.get("flops", float("nan"))) if cost else float("nan")
-  for _ in range(t.warmup_steps):
+  for _ in range(config.timing.warmup_steps):
     state, _ = compiled(state, batch, key)
   jax.block_until_ready(state)
+  return compiled, state, batch, key, num_params, compile_s, xla_flops
 
-  def window():
-    nonlocal state
-    begin = time.perf_counter()
-    for _ in range(t.window_steps):
-      state, metrics = compiled(state, batch, key)
-    jax.block_until_ready((state, metrics))
-    return t.window_steps * config.batch_size, time.perf_counter() - begin
 
-  examples_per_s = _median_window_rate(window, t.num_windows)
+def convvae32_workload(config) -> dict:
+  """Steady-state throughput of the conv VAE training step (BENCHMARKS.md ``convvae32``).
+
+  Each implementation in ``config.conv_impls`` gets its own compiled step; their timed
+  windows alternate, so the ratio between them comes from the same stretch of time. With
+  one implementation the figures are unsuffixed; with several, each is suffixed by the
+  implementation and ``<last>_over_<first>`` gives the speed ratio.
+  """
+  import jax
+
+  from latentjax import models
+
+  t = config.timing
+  impls = [models.resolve_conv_impl(i) for i in config.conv_impls]
+  if len(set(impls)) != len(impls):
+    raise ValueError(f"`conv_impls` {tuple(config.conv_impls)} name one implementation twice")
+  runs = {impl: list(_convvae32_step(config, impl)) for impl in impls}
+  rates = {impl: [] for impl in impls}
+  for _ in range(t.num_windows):
+    for impl, run in runs.items():
+      compiled, state, batch, key = run[:4]
+      begin = time.perf_counter()
+      for _ in range(t.window_steps):
+        state, metrics = compiled(state, batch, key)
+      jax.block_until_ready((state, metrics))
+      rates[impl].append(t.window_steps * config.batch_size / (time.perf_counter() - begin))
+      run[1] = state
   model_flops = convvae32_model_flops(config)
-  steps_per_s = examples_per_s / config.batch_size
-  return {
-      "batch_size": config.batch_size, "parameters": int(num_params),
-      "examples_per_s": examples_per_s, "compile_s": compile_s,
-      "model_gflop_per_step": model_flops / 1e9, "xla_gflop_per_step": xla_flops / 1e9,
-      "achieved_gflops": model_flops * steps_per_s / 1e9,
-      "peak_host_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-  }
+  out = {"batch_size": config.batch_size, "parameters": int(runs[impls[0]][4]),
+         "model_gflop_per_step": model_flops / 1e9}
+  for impl in impls:
+    suffix = "" if len(impls) == 1 else f"_{impl}"
+    examples_per_s = float(np.median(rates[impl]))
+    out[f"examples_per_s{suffix}"] = examples_per_s
+    out[f"examples_per_s_best{suffix}"] = float(np.max(rates[impl]))
+    out[f"compile_s{suffix}"] = runs[impl][5]
+    out[f"xla_gflop_per_step{suffix}"] = runs[impl][6] / 1e9
+    out[f"achieved_gflops{suffix}"] = model_flops * examples_per_s / config.batch_size / 1e9
+  if len(impls) == 1:
+    out["conv_impl"] = impls[0]
+  else:
+    first, last = impls[0], impls[-1]
+    out[f"{last}_over_{first}"] = out[f"examples_per_s_{last}"] / out[f"examples_per_s_{first}"]
+  out["peak_host_memory_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+  return out
 
 
 def pipeline_workload(config) -> dict:

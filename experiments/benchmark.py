@@ -2,12 +2,15 @@ r"""Benchmarks the fixed workloads of BENCHMARKS.md; prints JSON and a table.
 
     python -m experiments.benchmark --workloads=geodesic
     python -m experiments.benchmark --workloads=geodesic --smoke --output=/tmp/bench.json
+    python -m experiments.benchmark --workloads=convvae32,convlayers --conv_impl=xla,fast
 
 Each workload is a function registered under its name with ``@register("name")``; it
 receives ``configs/bench_<name>.py``'s ``get_config()`` (``get_config("smoke")`` with
 ``--smoke``) and returns a flat dict of figures. Shared figures (device, JAX version,
 the machine's float32 matmul peak) are measured once per run. An unknown name lists the
-registered ones.
+registered ones. ``--conv_impl`` (a comma list of "auto", "xla", "fast") sets the
+convolution implementations of every workload whose config has ``conv_impls``; each
+such workload reports them side by side, timed alternately, with their ratio.
 """
 
 import functools
@@ -20,12 +23,16 @@ from collections.abc import Callable
 
 from absl import app, flags
 
-from experiments import _bench_models, _cli
+from experiments import _bench_convlayers, _bench_models, _cli
 
 _WORKLOADS = flags.DEFINE_list(
     "workloads", None, "Comma-separated workloads to run (default: all registered).")
 _SMOKE = flags.DEFINE_bool("smoke", False, "Run each workload's tiny `smoke` config.")
 _OUTPUT = flags.DEFINE_string("output", None, "Also write the JSON results to this path.")
+_CONV_IMPL = flags.DEFINE_list(
+    "conv_impl", None,
+    "Convolution implementations (auto, xla, fast) for the conv workloads, compared side "
+    "by side (default: each workload's config).")
 
 WORKLOADS: dict[str, Callable] = {}
 
@@ -272,27 +279,53 @@ def geodesic_workload(config) -> dict:
 # --------------------------------------------------------------------------- others
 
 register("convvae32")(_bench_models.convvae32_workload)
+register("convlayers")(_bench_convlayers.convlayers_workload)
 register("pipeline")(_bench_models.pipeline_workload)
 
 
 # --------------------------------------------------------------------------- driver
 
 
-def run_workloads(names=None, smoke: bool = False) -> dict:
-  """Runs the named workloads (all registered ones by default); returns the results."""
+def _check_conv_impls(conv_impls):
+  from latentjax import models
+
+  for impl in conv_impls:
+    models.resolve_conv_impl(impl)  # ValueError naming the valid ones
+  if len(set(conv_impls)) != len(conv_impls):
+    raise ValueError(f"`conv_impl` names an implementation twice: {','.join(conv_impls)}")
+
+
+def run_workloads(names=None, smoke: bool = False, conv_impls=None) -> dict:
+  """Runs the named workloads (all registered ones by default); returns the results.
+
+  Args:
+    names: workload names (default: all registered).
+    smoke: run each workload's tiny ``smoke`` config.
+    conv_impls: convolution implementations ("auto", "xla", "fast") to compare in
+      every workload whose config has ``conv_impls`` (default: the config's own).
+
+  Raises:
+    ValueError: for an unknown workload or convolution implementation.
+  """
   import jax
 
   names = list(names) if names else sorted(WORKLOADS)
   _check_names(names)
+  if conv_impls:
+    _check_conv_impls(list(conv_impls))
   results = {
       "device": str(jax.devices()[0].device_kind), "platform": jax.default_backend(),
       "jax": jax.__version__, "smoke": smoke, "workloads": {},
   }
   for name in names:
-    figures = WORKLOADS[name](load_config(name, smoke))
-    if "achieved_gflops" in figures and "fraction_of_matmul_peak" not in figures:
-      figures["fraction_of_matmul_peak"] = figures["achieved_gflops"] / matmul_peak_gflops(
-          256 if smoke else 2048)
+    config = load_config(name, smoke)
+    if conv_impls and "conv_impls" in config:
+      config.conv_impls = tuple(conv_impls)
+    figures = WORKLOADS[name](config)
+    for key in [k for k in figures if k.startswith("achieved_gflops")]:
+      fraction = "fraction_of_matmul_peak" + key[len("achieved_gflops"):]
+      if fraction not in figures:
+        figures[fraction] = figures[key] / matmul_peak_gflops(256 if smoke else 2048)
     results["workloads"][name] = figures
   return results
 
@@ -312,7 +345,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   try:
-    results = run_workloads(_WORKLOADS.value, smoke=_SMOKE.value)
+    results = run_workloads(_WORKLOADS.value, smoke=_SMOKE.value, conv_impls=_CONV_IMPL.value)
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)

@@ -34,3 +34,27 @@ def test_convvae32_and_pipeline_smoke(tfds_data_dir, monkeypatch):
   assert vae["model_gflop_per_step"] == pytest.approx(7.550 * 4 / 128, rel=1e-3)
   assert 0 < vae["fraction_of_matmul_peak"]
   assert results["workloads"]["pipeline"]["digits_batches_per_s"] > 0
+
+
+def test_conv_impl_option_reports_each_implementation_side_by_side():
+  results = benchmark.run_workloads(["convvae32", "convlayers"], smoke=True,
+                                    conv_impls=["xla", "fast"])
+  vae = results["workloads"]["convvae32"]
+  assert vae["parameters"] == 1_119_811
+  assert vae["examples_per_s_xla"] > 0 and vae["examples_per_s_fast"] > 0
+  assert vae["fast_over_xla"] == pytest.approx(
+      vae["examples_per_s_fast"] / vae["examples_per_s_xla"])
+  assert 0 < vae["fraction_of_matmul_peak_fast"]
+  layers = results["workloads"]["convlayers"]
+  for name in ("conv_0", "conv_1", "deconv_0", "deconv_1"):
+    for part in ("forward", "input_grad", "weight_grad"):
+      assert layers[f"{name}_{part}_xla_gflops"] > 0
+      assert layers[f"{name}_{part}_fast_gflops"] > 0
+  assert layers["all_layers_fast_over_xla"] > 0
+
+
+def test_unknown_conv_impl_lists_the_valid_ones():
+  with pytest.raises(ValueError, match="`conv_impl` must be one of 'auto', 'xla', 'fast'"):
+    benchmark.run_workloads(["convlayers"], smoke=True, conv_impls=["xla", "cudnn"])
+  with pytest.raises(ValueError, match="twice"):
+    benchmark.run_workloads(["convlayers"], smoke=True, conv_impls=["fast", "fast"])

@@ -8,6 +8,14 @@
 
 from latentjax.models._autoencoders import VAE, AutoEncoder
 from latentjax.models._code_gaussian import fit_code_gaussian, sample_code_gaussian
+from latentjax.models._conv import (
+    CONV_IMPLS,
+    conv_general_dilated_fast,
+    conv_general_dilated_fn,
+    conv_transpose_fast,
+    resolve_conv_impl,
+)
+from latentjax.models._conv_layers import FastConvTranspose, conv_layer, conv_transpose_layer
 from latentjax.models._decoders import ConvDecoder, MLPDecoder
 from latentjax.models._encoders import ConvEncoder, MLPEncoder
 from latentjax.models._factory import (
@@ -16,7 +24,7 @@ from latentjax.models._factory import (
     register_family,
     registered_families,
 )
-from latentjax.models._gan import CONV_IMPLS, OUTPUT_ACTIVATIONS, DCGANGenerator, MLPGenerator
+from latentjax.models._gan import OUTPUT_ACTIVATIONS, DCGANGenerator, MLPGenerator
 from latentjax.models._gan_discriminators import (
     SPECTRAL_STATS,
     DCGANDiscriminator,
@@ -32,6 +40,7 @@ __all__ = [
     "ConvEncoder",
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "FastConvTranspose",
     "MLP",
     "MLPDecoder",
     "MLPDiscriminator",
@@ -41,8 +50,14 @@ __all__ = [
     "SPECTRAL_STATS",
     "VAE",
     "build_model",
+    "conv_general_dilated_fast",
+    "conv_general_dilated_fn",
+    "conv_layer",
+    "conv_transpose_fast",
+    "conv_transpose_layer",
     "fit_code_gaussian",
     "register_family",
     "registered_families",
+    "resolve_conv_impl",
     "sample_code_gaussian",
 ]

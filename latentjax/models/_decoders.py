@@ -10,6 +10,7 @@ import flax.linen as nn
 import jax
 import numpy as np
 
+from latentjax.models._conv_layers import conv_transpose_layer
 from latentjax.models._layers import MLP, append_condition, one_hot_labels
 
 Array = jax.Array
@@ -47,11 +48,14 @@ class ConvDecoder(nn.Module):
     channels: the encoder's channels (used in reverse order), L = len(channels).
     output_shape: (H, W, C), H and W divisible by 2^L.
     num_classes: > 0 for a conditional decoder.
+    conv_impl: "xla" (flax's ``nn.ConvTranspose``), "fast" (``FastConvTranspose``,
+      matmul-speed gradients on CPU) or "auto" (fast on CPU); same parameters either way.
   """
 
   channels: Sequence[int]
   output_shape: Sequence[int]
   num_classes: int = 0
+  conv_impl: str = "xla"
 
   @nn.compact
   def __call__(self, z: Array, y: Array | None = None) -> Array:
@@ -68,7 +72,8 @@ class ConvDecoder(nn.Module):
     h = nn.relu(nn.Dense(h0 * w0 * top, name="project")(h)).reshape((b, h0, w0, top))
     reversed_channels = list(self.channels[::-1][1:]) + [out_c]
     for i, c in enumerate(reversed_channels):
-      h = nn.ConvTranspose(c, (4, 4), strides=(2, 2), padding="SAME", name=f"deconv_{i}")(h)
+      h = conv_transpose_layer(self.conv_impl, c, (4, 4), strides=(2, 2), padding="SAME",
+                               name=f"deconv_{i}")(h)
       if i < len(reversed_channels) - 1:
         h = nn.relu(h)
     return h

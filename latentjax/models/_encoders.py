@@ -10,6 +10,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from latentjax.models._conv_layers import conv_layer
 from latentjax.models._layers import (
     MLP,
     append_condition,
@@ -62,12 +63,15 @@ class ConvEncoder(nn.Module):
     latent_dim: D.
     gaussian: return ``(mean, logvar)`` instead of a code.
     num_classes: > 0 for a conditional encoder (one-hot label as extra input channels).
+    conv_impl: "xla" (flax's convolution), "fast" (``conv_general_dilated_fast``,
+      matmul-speed gradients on CPU) or "auto" (fast on CPU); same parameters either way.
   """
 
   channels: Sequence[int]
   latent_dim: int
   gaussian: bool = True
   num_classes: int = 0
+  conv_impl: str = "xla"
 
   @nn.compact
   def __call__(self, x: Array, y: Array | None = None):
@@ -76,7 +80,8 @@ class ConvEncoder(nn.Module):
     b = x.shape[0]
     h = append_condition_channels(x, one_hot_labels(y, self.num_classes, b))
     for i, c in enumerate(self.channels):
-      h = nn.Conv(c, (4, 4), strides=(2, 2), padding="SAME", name=f"conv_{i}")(h)
+      h = conv_layer(self.conv_impl, c, (4, 4), strides=(2, 2), padding="SAME",
+                     name=f"conv_{i}")(h)
       h = nn.relu(h)
     h = h.reshape((b, -1))
     return _head(h, self.latent_dim, self.gaussian)

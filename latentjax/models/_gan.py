@@ -26,31 +26,29 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from latentjax.models._conv import resolve_conv_impl
+from latentjax.models._conv_layers import conv_layer, conv_transpose_layer
 from latentjax.models._layers import MLP, one_hot_labels
 
 Array = jax.Array
 
-CONV_IMPLS = ("xla",)
 OUTPUT_ACTIVATIONS = ("tanh", "sigmoid", "none")
 _KERNEL, _STRIDES = (4, 4), (2, 2)
 
 
 def _check_conv_impl(conv_impl: str) -> None:
-  if conv_impl not in CONV_IMPLS:
-    raise ValueError(
-        f"Unknown conv_impl {conv_impl!r}; registered: {', '.join(CONV_IMPLS)}")
+  resolve_conv_impl(conv_impl)  # raises ValueError naming `conv_impl` for an unknown name
 
 
 def _conv(features: int, name: str, conv_impl: str = "xla") -> nn.Module:
   """A 4x4 stride-2 "SAME" convolution; ``conv_impl`` selects the implementation."""
-  _check_conv_impl(conv_impl)
-  return nn.Conv(features, _KERNEL, strides=_STRIDES, padding="SAME", name=name)
+  return conv_layer(conv_impl, features, _KERNEL, strides=_STRIDES, padding="SAME", name=name)
 
 
 def _deconv(features: int, name: str, conv_impl: str = "xla") -> nn.Module:
   """A 4x4 stride-2 "SAME" transposed convolution (doubles H and W)."""
-  _check_conv_impl(conv_impl)
-  return nn.ConvTranspose(features, _KERNEL, strides=_STRIDES, padding="SAME", name=name)
+  return conv_transpose_layer(conv_impl, features, _KERNEL, strides=_STRIDES, padding="SAME",
+                              name=name)
 
 
 def _output_activation(x: Array, name: str) -> Array:
@@ -109,7 +107,8 @@ class DCGANGenerator(nn.Module):
     output_activation: "tanh" (samples in [-1, 1]), "sigmoid" ([0, 1]) or "none".
     bn_momentum: BatchNorm running-average momentum (flax convention: 0.9 keeps 90%).
     bn_axis_name: the pmap axis to average batch statistics over, or None.
-    conv_impl: the convolution implementation ("xla").
+    conv_impl: the convolution implementation: "xla", "fast" or "auto" (see
+      ``models.resolve_conv_impl``).
   """
 
   output_shape: Sequence[int] = (32, 32, 3)

@@ -89,7 +89,7 @@ class DCGANDiscriminator(_DiscriminatorBase):
     leaky_slope: negative slope of the LeakyReLU.
     bn_momentum: BatchNorm running-average momentum.
     bn_axis_name: the pmap axis to average batch statistics over, or None.
-    conv_impl: the convolution implementation ("xla").
+    conv_impl: the convolution implementation: "xla", "fast" or "auto".
   """
 
   channels: Sequence[int] = (64, 128, 256)

@@ -42,6 +42,7 @@ class ModelConfig:
   latent_dim: int
   hidden_dims: tuple[int, ...]
   channels: tuple[int, ...]
+  conv_impl: str  # auto | xla | fast (models.resolve_conv_impl)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,7 +193,7 @@ def _one_of(key, value, allowed):
 def _validate(cfg: ExperimentConfig) -> None:
   """Range checks that need no data and no devices."""
   # Late imports keep this module free of heavy dependencies.
-  from latentjax.models import ARCHITECTURES, registered_families
+  from latentjax.models import ARCHITECTURES, CONV_IMPLS, registered_families
   from latentjax.objectives import LIKELIHOODS
 
   _positive("data.batch_size", cfg.data.batch_size)
@@ -203,6 +204,7 @@ def _validate(cfg: ExperimentConfig) -> None:
   _one_of("model.family", cfg.model.family, registered_families())
   _one_of("model.architecture", cfg.model.architecture, ARCHITECTURES)
   _positive("model.latent_dim", cfg.model.latent_dim)
+  _one_of("model.conv_impl", cfg.model.conv_impl, CONV_IMPLS)
   for i, h in enumerate(cfg.model.hidden_dims):
     _positive(f"model.hidden_dims[{i}]", h)
   for i, c in enumerate(cfg.model.channels):

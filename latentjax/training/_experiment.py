@@ -78,7 +78,7 @@ def build_experiment(cfg: ExperimentConfig, spec=None) -> Experiment:
         cfg.model.family, architecture=cfg.model.architecture,
         latent_dim=cfg.model.latent_dim, hidden_dims=cfg.model.hidden_dims,
         channels=cfg.model.channels, input_shape=spec.input_shape,
-        num_classes=spec.num_classes if conditional else 0)
+        num_classes=spec.num_classes if conditional else 0, conv_impl=cfg.model.conv_impl)
   except ValueError as e:
     raise ConfigError(f"config.model: {e}") from None
   if cfg.model.architecture == "conv":

@@ -1,0 +1,393 @@
+"""Convolutions whose forward pass and both gradients run on XLA:CPU's fast paths.
+
+XLA:CPU runs a strided convolution, its input gradient and its weight gradient at
+reasonable speed, but the weight gradient of a *transposed* convolution (a convolution
+of an input-dilated image) 10-20x slower, and any convolution of a thin (RGB) image
+slowly. ``conv_general_dilated_fast`` is a drop-in for ``lax.conv_general_dilated``
+that, for the 2-D NHWC/HWIO cases networks use, is built from three maps of a strided
+convolution y = A_w x:
+
+  * A_w itself: XLA's convolution, or a matrix product over image patches (im2col +
+    ``dot_general``) when the input has fewer than 16 channels;
+  * its transpose A_w^T (the input gradient, and also a transposed convolution, which is
+    rewritten as A^T of a strided convolution with the flipped, in/out-swapped kernel);
+  * its weight gradient, a contraction of patches of x with y.
+
+A ``jax.custom_vjp`` ties them together — the gradients of each map are the other two —
+so every gradient, of any order, of a convolution *or* a transposed convolution runs
+through strided-convolution kernels and matrix products, never through the slow
+weight gradient of an input-dilated convolution. Everything else — dilated kernels,
+feature or batch groups, strides above 2, kernels above 4x4, other layouts or dtypes —
+is passed to ``lax.conv_general_dilated`` unchanged, so an unsupported case is slower,
+never wrong::
+
+    y = conv_general_dilated_fast(x, w, (2, 2), "SAME",
+                                  dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    conv = conv_general_dilated_fn(resolve_conv_impl("auto"))  # fast on CPU only
+
+``conv_transpose_fast`` is the same drop-in for ``lax.conv_transpose``.
+"""
+
+import functools
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+Array = jax.Array
+
+CONV_IMPLS = ("auto", "xla", "fast")
+_NHWC = ("NHWC", "HWIO", "NHWC")
+_STRIDES = (1, 2)
+_MAX_KERNEL = 4
+_DTYPES = (jnp.float32, jnp.bfloat16, jnp.float16)
+
+
+def resolve_conv_impl(conv_impl: str, backend: str | None = None) -> str:
+  """Turns ``"auto"`` into ``"fast"`` on CPU and ``"xla"`` elsewhere.
+
+  Args:
+    conv_impl: "auto", "xla" or "fast".
+    backend: the platform to resolve for (default: ``jax.default_backend()``).
+
+  Returns:
+    "xla" or "fast".
+
+  Raises:
+    ValueError: for an unknown ``conv_impl``.
+  """
+  if conv_impl not in CONV_IMPLS:
+    raise ValueError(
+        f"`conv_impl` must be one of {', '.join(map(repr, CONV_IMPLS))}, got {conv_impl!r}")
+  if conv_impl != "auto":
+    return conv_impl
+  return "fast" if (backend or jax.default_backend()) == "cpu" else "xla"
+
+
+def conv_general_dilated_fn(conv_impl: str) -> Callable[..., Array]:
+  """``lax.conv_general_dilated`` or ``conv_general_dilated_fast``, by ``conv_impl``."""
+  if resolve_conv_impl(conv_impl) == "fast":
+    return conv_general_dilated_fast
+  return lax.conv_general_dilated
+
+
+# --------------------------------------------------------------------------- the three maps
+# x [B, H, W, C], w [kh, kw, C, O], y [B, Ho, Wo, O]; ``pads`` ((lo, hi), (lo, hi)) may be
+# negative. The convolution is y = A_w x; ``_conv_t`` is its transpose A_w^T (what the input
+# gradient and a transposed convolution compute); ``_conv_dw`` is the weight gradient.
+
+
+def _lax_pads(pads):
+  return ((0, 0, 0), (pads[0][0], pads[0][1], 0), (pads[1][0], pads[1][1], 0), (0, 0, 0))
+
+
+def _out_size(size, k, s, lo, hi):
+  return (size + lo + hi - k) // s + 1
+
+
+def _patches(x: Array, kernel: tuple[int, int], strides, pads) -> Array:
+  """[B, Ho, Wo, kh * kw * C] patches, tap-major (the order of ``w.reshape(-1, O)``)."""
+  kh, kw = kernel
+  sh, sw = strides
+  xp = lax.pad(x, jnp.zeros((), x.dtype), _lax_pads(pads))
+  b, hp, wp, c = xp.shape
+  ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+  cols = [lax.slice(xp, (0, i, j, 0), (b, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, c),
+                    (1, sh, sw, 1))
+          for i in range(kh) for j in range(kw)]
+  return cols[0] if len(cols) == 1 else jnp.concatenate(cols, axis=-1)
+
+
+def _matmul(a, b, contract, precision, dtype):
+  out = lax.dot_general(a, b, (contract, ((), ())), precision=precision,
+                        preferred_element_type=jnp.float32)
+  return out.astype(dtype)
+
+
+def _xla_conv(x, w, strides, pads, precision):
+  return lax.conv_general_dilated(x, w, strides, pads, dimension_numbers=_NHWC,
+                                  precision=precision)
+
+
+# Which formulation each map uses (measured on XLA:CPU with ``configs/bench_convlayers.py``
+# and the convvae32 step): XLA's strided convolution and its own input and weight
+# gradients are fast once the image has a few channels; the patches-and-matmul forward
+# wins for thin inputs (RGB images, RGB outputs). The matmul forms of A^T (col2im) and of
+# the weight gradient were slower end to end; they stay selectable in ``_FORMULATION``.
+_MATMUL_BELOW_CHANNELS = 16
+
+
+def _conv_impl(x, w, strides, pads, precision):
+  kh, kw, c, o = w.shape
+  if c >= _MATMUL_BELOW_CHANNELS:
+    return _xla_conv(x, w, strides, pads, precision)
+  p = _patches(x, (kh, kw), strides, pads)
+  return _matmul(p, w.reshape(kh * kw * c, o), ((3,), (0,)), precision, x.dtype)
+
+
+def _conv_t_impl(y, w, strides, pads, in_hw, precision):
+  kh, kw, c, o = w.shape
+  if _FORMULATION["conv_t"] == "xla":
+    x_aval = jax.ShapeDtypeStruct((y.shape[0], *in_hw, c), y.dtype)
+    return jax.linear_transpose(lambda x: _xla_conv(x, w, strides, pads, precision),
+                                x_aval)(y)[0]
+  sh, sw = strides
+  b, ho, wo, _ = y.shape
+  cols = _matmul(y, w.reshape(kh * kw * c, o), ((3,), (1,)), precision, y.dtype)
+  cols = cols.reshape(b, ho, wo, kh, kw, c)
+  hp = in_hw[0] + pads[0][0] + pads[0][1]
+  wp = in_hw[1] + pads[1][0] + pads[1][1]
+  zero = jnp.zeros((), y.dtype)
+  total = None
+  for i in range(kh):
+    for j in range(kw):
+      part = lax.pad(cols[:, :, :, i, j, :], zero,
+                     ((0, 0, 0), (i, hp - i - (ho - 1) * sh - 1, sh - 1),
+                      (j, wp - j - (wo - 1) * sw - 1, sw - 1), (0, 0, 0)))
+      total = part if total is None else total + part
+  neg = tuple((-lo, -hi) for lo, hi in pads)
+  return lax.pad(total, zero, _lax_pads(neg))
+
+
+def _conv_dw_impl(x, dy, kernel_shape, strides, pads, precision):
+  kh, kw, c, o = kernel_shape
+  if _FORMULATION["dw"] == "xla":
+    w_aval = jax.ShapeDtypeStruct(kernel_shape, dy.dtype)
+    return jax.linear_transpose(lambda w: _xla_conv(x, w, strides, pads, precision),
+                                w_aval)(dy)[0]
+  p = _patches(x, (kh, kw), strides, pads)
+  dw = _matmul(p, dy, ((0, 1, 2), (0, 1, 2)), precision, dy.dtype)
+  return dw.reshape(kernel_shape)
+
+
+_FORMULATION = {"conv_t": "xla", "dw": "xla"}
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _conv(x, w, strides, pads, precision):
+  return _conv_impl(x, w, strides, pads, precision)
+
+
+def _conv_fwd(x, w, strides, pads, precision):
+  return _conv_impl(x, w, strides, pads, precision), (x, w)
+
+
+def _conv_bwd(strides, pads, precision, res, g):
+  x, w = res
+  return (_conv_t(g, w, strides, pads, x.shape[1:3], precision),
+          _conv_dw(x, g, w.shape, strides, pads, precision))
+
+
+_conv.defvjp(_conv_fwd, _conv_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4, 5))
+def _conv_t(y, w, strides, pads, in_hw, precision):
+  return _conv_t_impl(y, w, strides, pads, in_hw, precision)
+
+
+def _conv_t_fwd(y, w, strides, pads, in_hw, precision):
+  return _conv_t_impl(y, w, strides, pads, in_hw, precision), (y, w)
+
+
+def _conv_t_bwd(strides, pads, in_hw, precision, res, g):
+  y, w = res
+  del in_hw  # g has the input's shape
+  return (_conv(g, w, strides, pads, precision),
+          _conv_dw(g, y, w.shape, strides, pads, precision))
+
+
+_conv_t.defvjp(_conv_t_fwd, _conv_t_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4, 5))
+def _conv_dw(x, dy, kernel_shape, strides, pads, precision):
+  return _conv_dw_impl(x, dy, kernel_shape, strides, pads, precision)
+
+
+def _conv_dw_fwd(x, dy, kernel_shape, strides, pads, precision):
+  return _conv_dw_impl(x, dy, kernel_shape, strides, pads, precision), (x, dy)
+
+
+def _conv_dw_bwd(kernel_shape, strides, pads, precision, res, g):
+  x, dy = res
+  del kernel_shape
+  return (_conv_t(dy, g, strides, pads, x.shape[1:3], precision),
+          _conv(x, g, strides, pads, precision))
+
+
+_conv_dw.defvjp(_conv_dw_fwd, _conv_dw_bwd)
+
+
+# --------------------------------------------------------------------------- drop-ins
+
+
+def _canonical(v, n):
+  return (1,) * n if v is None else tuple(int(a) for a in v)
+
+
+def _is_nhwc(lhs, rhs, dimension_numbers) -> bool:
+  if dimension_numbers is None:  # lax's default is NCHW / OIHW
+    return False
+  try:
+    dn = lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
+  except (TypeError, ValueError):
+    return False
+  return dn == lax.conv_dimension_numbers(lhs.shape, rhs.shape, _NHWC)
+
+
+def _explicit_pads(padding, in_hw, kernel, strides):
+  if isinstance(padding, str):
+    if padding.upper() not in ("SAME", "VALID", "SAME_LOWER"):
+      return None
+    return tuple(tuple(p) for p in lax.padtype_to_pads(in_hw, kernel, strides, padding))
+  try:
+    pads = tuple((int(lo), int(hi)) for lo, hi in padding)
+  except (TypeError, ValueError):
+    return None
+  return pads if len(pads) == 2 else None
+
+
+def _plan(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
+          feature_group_count, batch_group_count, preferred_element_type):
+  """``(kind, strides, pads, out_hw)`` for a case the fast path covers, or None to use lax."""
+  if lhs.ndim != 4 or rhs.ndim != 4 or not _is_nhwc(lhs, rhs, dimension_numbers):
+    return None
+  if feature_group_count != 1 or batch_group_count != 1:
+    return None
+  if lhs.dtype != rhs.dtype or not any(lhs.dtype == d for d in _DTYPES):
+    return None
+  if preferred_element_type is not None and jnp.dtype(preferred_element_type) != lhs.dtype:
+    return None
+  strides, lhs_dil = _canonical(window_strides, 2), _canonical(lhs_dilation, 2)
+  if _canonical(rhs_dilation, 2) != (1, 1) or len(strides) != 2 or len(lhs_dil) != 2:
+    return None
+  kernel = rhs.shape[:2]
+  if lhs.shape[3] != rhs.shape[2] or max(kernel) > _MAX_KERNEL or min(lhs.shape[1:3]) < 1:
+    return None
+  if lhs_dil == (1, 1):
+    if not all(s in _STRIDES for s in strides):
+      return None
+    pads = _explicit_pads(padding, lhs.shape[1:3], kernel, strides)
+    if pads is None or any(_out_size(n, k, s, lo, hi) < 1 for n, k, s, (lo, hi)
+                           in zip(lhs.shape[1:3], kernel, strides, pads, strict=True)):
+      return None
+    return "conv", strides, pads, None
+  if strides != (1, 1) or not all(d in _STRIDES for d in lhs_dil) or isinstance(padding, str):
+    return None  # lax itself rejects string padding with input dilation
+  pads = _explicit_pads(padding, lhs.shape[1:3], kernel, strides)
+  if pads is None:
+    return None
+  # y = conv(dilate(x, d), w, pads) is the transpose of a stride-d convolution of y with
+  # the flipped, in/out-swapped kernel and padding (k - 1 - lo, k - 1 - hi).
+  out = [(n - 1) * d + 1 + lo + hi - k + 1
+         for n, d, k, (lo, hi) in zip(lhs.shape[1:3], lhs_dil, kernel, pads, strict=True)]
+  if min(out) < 1:
+    return None
+  t_pads = tuple((k - 1 - lo, k - 1 - hi) for k, (lo, hi) in zip(kernel, pads, strict=True))
+  return "transpose", lhs_dil, t_pads, tuple(out)
+
+
+def conv_general_dilated_fast(
+    lhs: Array, rhs: Array, window_strides: Sequence[int],
+    padding: str | Sequence[tuple[int, int]], lhs_dilation: Sequence[int] | None = None,
+    rhs_dilation: Sequence[int] | None = None, dimension_numbers=None,
+    feature_group_count: int = 1, batch_group_count: int = 1, precision=None,
+    preferred_element_type=None) -> Array:
+  """``lax.conv_general_dilated`` with matmul-speed gradients on CPU; same arguments.
+
+  The fast path covers 2-D convolutions in NHWC/HWIO/NHWC layout, kernels up to 4x4,
+  window strides 1 or 2 (or, for a transposed convolution, input dilation 1 or 2 at
+  stride 1), any "SAME"/"VALID"/explicit padding, no kernel dilation, one feature and
+  batch group, float32/bfloat16/float16 operands of one dtype (accumulated in float32).
+  Any other call is passed to ``lax.conv_general_dilated`` as is.
+
+  Args:
+    lhs: [B, H, W, C] inputs (for the fast path).
+    rhs: [kh, kw, C, O] kernel.
+    window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
+      feature_group_count, batch_group_count, precision, preferred_element_type:
+      as ``lax.conv_general_dilated``.
+
+  Returns:
+    [B, Ho, Wo, O], equal to ``lax.conv_general_dilated`` to float rounding.
+  """
+  plan = _plan(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+               dimension_numbers, feature_group_count, batch_group_count,
+               preferred_element_type)
+  if plan is None:
+    return lax.conv_general_dilated(
+        lhs, rhs, window_strides, padding, lhs_dilation=lhs_dilation,
+        rhs_dilation=rhs_dilation, dimension_numbers=dimension_numbers,
+        feature_group_count=feature_group_count, batch_group_count=batch_group_count,
+        precision=precision, preferred_element_type=preferred_element_type)
+  kind, strides, pads, out_hw = plan
+  if kind == "conv":
+    return _conv(lhs, rhs, strides, pads, precision)
+  w_t = jnp.flip(rhs, (0, 1)).transpose(0, 1, 3, 2)
+  return _conv_t(lhs, w_t, strides, pads, out_hw, precision)
+
+
+def conv_transpose_padding(kernel: int, stride: int, padding) -> tuple[int, int]:
+  """The explicit (lo, hi) padding ``lax.conv_transpose`` uses along one dimension.
+
+  Args:
+    kernel: the (dilated) kernel size.
+    stride: the transposed convolution's stride.
+    padding: "SAME", "VALID" or the forward convolution's (lo, hi) pair.
+  """
+  if padding == "SAME":
+    total = kernel + stride - 2
+    lo = kernel - 1 if stride > kernel - 1 else int(np.ceil(total / 2))
+    return lo, total - lo
+  if padding == "VALID":
+    return kernel - 1, kernel + stride - 2 + max(kernel - stride, 0) - (kernel - 1)
+  lo, hi = padding
+  return kernel - lo - 1, kernel - hi - 1
+
+
+def conv_transpose_fast(lhs: Array, rhs: Array, strides: Sequence[int],
+                        padding: str | Sequence[tuple[int, int]],
+                        rhs_dilation: Sequence[int] | None = None, dimension_numbers=None,
+                        transpose_kernel: bool = False, precision=None,
+                        preferred_element_type=None,
+                        use_consistent_padding: bool = False) -> Array:
+  """``lax.conv_transpose`` through ``conv_general_dilated_fast``; same arguments.
+
+  Args:
+    lhs: [B, H, W, C] inputs.
+    rhs: [kh, kw, C, O] kernel ([kh, kw, O, C] with ``transpose_kernel``).
+    strides, padding, rhs_dilation, dimension_numbers, transpose_kernel, precision,
+      preferred_element_type, use_consistent_padding: as ``lax.conv_transpose``
+      (string padding is the forward convolution's; explicit pairs are the dilated
+      convolution's own unless ``use_consistent_padding``, as there).
+
+  Returns:
+    [B, H', W', O], equal to ``lax.conv_transpose`` to float rounding.
+  """
+  if dimension_numbers is None and lhs.ndim == 4:
+    dimension_numbers = _NHWC
+  bad_string = isinstance(padding, str) and padding not in ("SAME", "VALID")
+  if lhs.ndim != 4 or bad_string or not _is_nhwc(lhs, rhs, dimension_numbers):
+    return lax.conv_transpose(lhs, rhs, strides, padding, rhs_dilation=rhs_dilation,
+                              dimension_numbers=dimension_numbers,
+                              transpose_kernel=transpose_kernel, precision=precision,
+                              preferred_element_type=preferred_element_type,
+                              use_consistent_padding=use_consistent_padding)
+  dil = _canonical(rhs_dilation, 2)
+  strides = _canonical(strides, 2)
+  if use_consistent_padding or isinstance(padding, str):
+    eff = [(k - 1) * r + 1 for k, r in zip(rhs.shape[:2], dil, strict=True)]
+    per_dim = [padding] * 2 if isinstance(padding, str) else [tuple(p) for p in padding]
+    pads = tuple(conv_transpose_padding(k, s, p)
+                 for k, s, p in zip(eff, strides, per_dim, strict=True))
+  else:
+    pads = tuple((int(lo), int(hi)) for lo, hi in padding)
+  if transpose_kernel:
+    rhs = jnp.flip(rhs, (0, 1)).swapaxes(2, 3)
+  return conv_general_dilated_fast(lhs, rhs, (1, 1), pads, lhs_dilation=strides,
+                                   rhs_dilation=dil, dimension_numbers=_NHWC,
+                                   precision=precision,
+                                   preferred_element_type=preferred_element_type)
