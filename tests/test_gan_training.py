@@ -162,7 +162,7 @@ def test_generator_update_leaves_the_discriminator_alone():
   x = 2.0 * jax.random.uniform(jax.random.PRNGKey(2), (8, 8, 8, 1)) - 1.0
   after_d, _ = jax.jit(d_update)(state, x, None, jax.random.PRNGKey(3))
   changed = lambda a, b: any(not np.array_equal(u, v) for u, v in
-                             zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+                             zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
   assert changed(after_d.model_state["discriminator"], state.model_state["discriminator"])
   _assert_equal(after_d.params["generator"], state.params["generator"])
   after_g, _ = jax.jit(g_update, static_argnums=2)(after_d, None, 8, jax.random.PRNGKey(4))

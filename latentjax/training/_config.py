@@ -202,8 +202,8 @@ def _validate(cfg: ExperimentConfig) -> None:
   """Range checks that need no data and no devices."""
   # Late imports keep this module free of heavy dependencies.
   from latentjax.models import ARCHITECTURES
-  from latentjax.training._families import registered_families
   from latentjax.objectives import LIKELIHOODS
+  from latentjax.training._families import registered_families
 
   _positive("data.batch_size", cfg.data.batch_size)
   _positive("data.eval_batch_size", cfg.data.eval_batch_size)

@@ -123,8 +123,9 @@ class Run:
     """A pure ``decoder(z) -> x`` for latent_ops: z [D] -> x [...] or z [B, D] -> [B, ...].
 
     The decoder is a pytree, ``jax.tree_util.Partial(decode_codes, decode, static,
-    variables, label)`` (``decode, static`` from the family's ``decoding``), holding the run's current variables as leaves: latent ops
-    compile it once and reuse the compiled code, and it never changes behind their back.
+    variables, label)`` (``decode, static`` from the family's ``decoding``), holding the
+    run's current variables as leaves: latent ops compile it once and reuse the compiled
+    code, and it never changes behind their back.
 
     Args:
       y: for a conditional model, one integer label used for every code.
