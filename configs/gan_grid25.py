@@ -8,6 +8,11 @@ MLP generator z in R^16 -> 128 -> 128 -> 128 -> 2 (linear output) and MLP discri
 generator (decay 0.999 after the warm-up). Evaluation scores 2,500 EMA-generator samples
 with `metrics.mode_coverage` against `data.toy2d_modes` / `data.toy2d_stddev` (3 sigma).
 Compare `gan_grid25_baseline.py` (plain non-saturating loss, no penalty).
+
+Measured (seed 0, 2 CPU cores, 92 s including evaluation): 19 of 25 modes covered, but
+only 2.2% of samples high quality (within 3 sigma = 0.15 of a centre), reverse KL 0.50
+nats; the baseline covers 13 of 25 (8.6% high quality, reverse KL 1.10). Sharper
+samples need a longer run or a tuned learning rate.
 `:smoke` shrinks it to seconds.
 """
 
