@@ -23,12 +23,18 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.eval_split = ""  # "": the dataset's test split
 
   c.model = ml_collections.ConfigDict()
-  c.model.family = "vae"  # ae | vae | cvae
+  c.model.family = "vae"  # ae | vae | cvae | gan | cgan
   c.model.architecture = "mlp"  # mlp | conv
-  c.model.latent_dim = 16
-  c.model.hidden_dims = (512, 256)
-  c.model.channels = (32, 64)
+  c.model.latent_dim = 16  # for GANs: the noise dimension
+  c.model.hidden_dims = (512, 256)  # GAN: the MLP generator's hidden widths
+  c.model.channels = (32, 64)  # GAN: DCGAN generator, base feature map then each up-sampling
   c.model.conv_impl = "auto"  # auto (fast on CPU, XLA's on GPU/TPU) | xla | fast
+  # GANs only: the discriminator (MLP widths / DCGAN channels per stride-2 convolution),
+  # spectral normalisation of its layers, BatchNorm in the DCGAN discriminator.
+  c.model.d_hidden_dims = (128, 128)
+  c.model.d_channels = (32, 64)
+  c.model.spectral_norm = False
+  c.model.d_batch_norm = False
 
   c.objective = ml_collections.ConfigDict()
   # bernoulli | continuous_bernoulli | gaussian. A Bernoulli is a normalised density only
@@ -38,10 +44,18 @@ def base_config() -> ml_collections.ConfigDict:
   c.objective.gaussian_scale = 1.0
   c.objective.beta = 1.0
   c.objective.binarize = False
+  # GANs only: non_saturating | hinge | wasserstein; discriminator updates per generator
+  # update (each on its own n_critic-th of the batch); WGAN-GP and R1 penalty weights
+  # (R1 is added as r1_weight / 2 * E ||grad D(x)||^2).
+  c.objective.gan_loss = "non_saturating"
+  c.objective.n_critic = 1
+  c.objective.gp_weight = 0.0
+  c.objective.r1_weight = 0.0
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "adam"  # adam | adamw | sgd
-  c.optim.learning_rate = 1e-3
+  c.optim.learning_rate = 1e-3  # GANs: the generator's
+  c.optim.d_learning_rate = 0.0  # GANs: the discriminator's; 0: optim.learning_rate
   c.optim.b1 = 0.9
   c.optim.b2 = 0.999
   c.optim.weight_decay = 0.0
@@ -90,3 +104,29 @@ def apply_arg(c: ml_collections.ConfigDict, arg: str | None) -> ml_collections.C
   if arg == "smoke":
     return smoke(c)
   raise ValueError(f"Unknown config argument {arg!r}; known: smoke")
+
+
+def gan_config(data_name: str) -> ml_collections.ConfigDict:
+  """``base_config`` with the usual GAN optimiser (Adam, b1 = 0.5, lr 2e-4 for both nets)."""
+  c = base_config()
+  c.data.name = data_name
+  c.model.family = "gan"
+  c.optim.learning_rate = 2e-4
+  c.optim.d_learning_rate = 2e-4
+  c.optim.b1 = 0.5
+  c.optim.b2 = 0.999
+  c.eval.num_examples = 2000
+  return c
+
+
+def gan_smoke(c: ml_collections.ConfigDict, arg: str | None) -> ml_collections.ConfigDict:
+  """``apply_arg``, and for ``smoke`` also tiny networks (same depth as the full ones)."""
+  c = apply_arg(c, arg)
+  if arg == "smoke":
+    c.model.latent_dim = 8
+    c.model.hidden_dims = (16,) * len(c.model.hidden_dims)
+    c.model.d_hidden_dims = (16,) * len(c.model.d_hidden_dims)
+    c.model.channels = (8,) * len(c.model.channels)
+    c.model.d_channels = (8,) * len(c.model.d_channels)
+    c.data.batch_size = 16 * c.objective.n_critic  # divides over 4 devices and n_critic
+  return c

@@ -170,6 +170,7 @@ def test_only_provably_constant_decoders_are_cached(decoder, cached):
 
 def _tiny_run(key, scale):
   from latentjax import models  # noqa: PLC0415
+  from latentjax.training import get_family  # noqa: PLC0415
   from latentjax.training._run import Run  # noqa: PLC0415
 
   model = models.build_model("vae", architecture="mlp", latent_dim=3, hidden_dims=(8,),
@@ -178,7 +179,7 @@ def _tiny_run(key, scale):
   params = jax.tree_util.tree_map(lambda p: scale * p, params)
   cfg = types.SimpleNamespace(objective=types.SimpleNamespace(likelihood="bernoulli"),
                               eval=types.SimpleNamespace(use_ema=False))
-  exp = types.SimpleNamespace(model=model, cfg=cfg)
+  exp = types.SimpleNamespace(model=model, cfg=cfg, family_impl=get_family("vae"))
   state = types.SimpleNamespace(params=params, ema_params=None, model_state={})
   return Run(workdir="", config=None, exp=exp, state=state, step=0)
 

@@ -41,8 +41,9 @@ def test_conditional_decoder_uses_the_label(key):
 
 
 def test_registry_errors():
-  with pytest.raises(ValueError, match="Unknown model family 'gan'; registered: ae, cvae, vae"):
-    models.build_model("gan", architecture="mlp", latent_dim=2, hidden_dims=(4,), channels=(),
+  # GANs are two modules (generator, discriminator): latentjax.training builds them.
+  with pytest.raises(ValueError, match="Unknown model family 'flow'; registered: ae, cvae, vae"):
+    models.build_model("flow", architecture="mlp", latent_dim=2, hidden_dims=(4,), channels=(),
                        input_shape=(4,))
   with pytest.raises(ValueError, match="`latent_dim` must be positive, got 0"):
     models.build_model("vae", architecture="mlp", latent_dim=0, hidden_dims=(4,), channels=(),

@@ -5,9 +5,10 @@
     run = training.load_run("runs/vae")
 
 Data flows config -> data -> step function -> state -> checkpoint. A step is a pure
-``step(state, batch, key) -> (state, metrics)`` built by ``make_train_step`` and
-compiled by ``compile_train_step`` for ``config.train.parallel`` = "sharded" (jit over a
-device mesh, the default) or "pmap".
+``step(state, batch, key) -> (state, metrics)`` supplied by the run's model family
+(``get_family(config.model.family)``: ae, vae, cvae, gan, cgan) and compiled by
+``compile_step`` for ``config.train.parallel`` = "sharded" (jit over a device mesh, the
+default) or "pmap"; every family goes through the same loop.
 """
 
 from latentjax.training._checkpoint import Checkpointer, CheckpointError, checkpoint_dir
@@ -24,11 +25,13 @@ from latentjax.training._config import (
   check_devices,
 )
 from latentjax.training._evaluate import evaluate, evaluate_params
-from latentjax.training._experiment import Experiment, build_experiment, init_state
+from latentjax.training._experiment import Experiment, build_experiment, init_state, make_step
+from latentjax.training._families import Family, get_family, register_family, registered_families
+from latentjax.training._family_gan import GANNetworks, make_gan_step, make_gan_updates
 from latentjax.training._logging import MetricWriter, read_metrics
 from latentjax.training._loop import NonFiniteLossError, check_data, has_checkpoint, train
 from latentjax.training._optim import make_optimizer
-from latentjax.training._parallel import CompiledStep, compile_train_step
+from latentjax.training._parallel import CompiledStep, compile_step, compile_train_step
 from latentjax.training._resume import check_resume, config_differences
 from latentjax.training._run import Run, load_run, read_config
 from latentjax.training._state import TrainState
@@ -39,7 +42,8 @@ def train_and_evaluate(config, workdir: str, *, allow_config_change: bool = Fals
   """Trains (resuming if possible), then evaluates; returns the evaluation metrics.
 
   Writes into ``workdir``: ``config.json``, ``checkpoints/``, ``metrics.jsonl``,
-  ``tensorboard/``, ``metrics.json``, ``samples.png``, ``reconstructions.png``.
+  ``tensorboard/``, ``metrics.json``, ``samples.png`` and, for families with an
+  encoder, ``reconstructions.png``.
   ``allow_config_change`` as in `train`.
   """
   train(config, workdir, allow_config_change=allow_config_change)
@@ -56,6 +60,8 @@ __all__ = [
     "EvalConfig",
     "Experiment",
     "ExperimentConfig",
+    "Family",
+    "GANNetworks",
     "MetricWriter",
     "ModelConfig",
     "NonFiniteLossError",
@@ -70,18 +76,25 @@ __all__ = [
     "config_differences",
     "check_devices",
     "checkpoint_dir",
+    "compile_step",
     "compile_train_step",
     "evaluate",
     "evaluate_params",
     "ema_decay_at",
     "example_keys",
+    "get_family",
     "has_checkpoint",
     "init_state",
     "load_run",
+    "make_gan_step",
+    "make_gan_updates",
     "make_optimizer",
+    "make_step",
     "make_train_step",
     "read_config",
     "read_metrics",
+    "register_family",
+    "registered_families",
     "train",
     "train_and_evaluate",
 ]

@@ -43,6 +43,10 @@ class ModelConfig:
   hidden_dims: tuple[int, ...]
   channels: tuple[int, ...]
   conv_impl: str  # auto | xla | fast (models.resolve_conv_impl)
+  d_hidden_dims: tuple[int, ...]  # GAN discriminator (mlp)
+  d_channels: tuple[int, ...]  # GAN discriminator (conv)
+  spectral_norm: bool  # GAN discriminator
+  d_batch_norm: bool  # GAN discriminator (conv)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,12 +55,17 @@ class ObjectiveConfig:
   gaussian_scale: float
   beta: float
   binarize: bool  # dynamic binarisation of [0, 1] inputs (a Bernoulli likelihood's data)
+  gan_loss: str
+  n_critic: int  # discriminator updates per generator update
+  gp_weight: float
+  r1_weight: float
 
 
 @dataclasses.dataclass(frozen=True)
 class OptimConfig:
   name: str
   learning_rate: float
+  d_learning_rate: float  # GAN discriminator; 0: learning_rate
   b1: float
   b2: float
   weight_decay: float
@@ -193,8 +202,9 @@ def _one_of(key, value, allowed):
 def _validate(cfg: ExperimentConfig) -> None:
   """Range checks that need no data and no devices."""
   # Late imports keep this module free of heavy dependencies.
-  from latentjax.models import ARCHITECTURES, CONV_IMPLS, registered_families
+  from latentjax.models import ARCHITECTURES, CONV_IMPLS
   from latentjax.objectives import LIKELIHOODS
+  from latentjax.training._families import registered_families
 
   _positive("data.batch_size", cfg.data.batch_size)
   _positive("data.eval_batch_size", cfg.data.eval_batch_size)
@@ -220,6 +230,7 @@ def _validate(cfg: ExperimentConfig) -> None:
         f"config.objective.binarize=True needs config.objective.likelihood='bernoulli' "
         f"(binarised data are binary), got {cfg.objective.likelihood!r}")
   _non_negative("objective.beta", cfg.objective.beta)
+  _validate_gan(cfg)
   _one_of("optim.name", cfg.optim.name, OPTIMIZERS)
   _positive("optim.learning_rate", cfg.optim.learning_rate)
   for k in ("b1", "b2"):
@@ -245,6 +256,41 @@ def _validate(cfg: ExperimentConfig) -> None:
   _positive("eval.num_sample_images", cfg.eval.num_sample_images)
 
 
+def _validate_gan(cfg: ExperimentConfig) -> None:
+  """The GAN keys (checked for every family, so a typo never waits for a GAN run)."""
+  from latentjax.objectives import GAN_LOSSES
+
+  _one_of("objective.gan_loss", cfg.objective.gan_loss, tuple(sorted(GAN_LOSSES)))
+  if cfg.objective.n_critic < 1:
+    _fail("objective.n_critic", cfg.objective.n_critic, "must be >= 1")
+  _non_negative("objective.gp_weight", cfg.objective.gp_weight)
+  _non_negative("objective.r1_weight", cfg.objective.r1_weight)
+  _non_negative("optim.d_learning_rate", cfg.optim.d_learning_rate)
+  for i, h in enumerate(cfg.model.d_hidden_dims):
+    _positive(f"model.d_hidden_dims[{i}]", h)
+  for i, c in enumerate(cfg.model.d_channels):
+    _positive(f"model.d_channels[{i}]", c)
+  if cfg.model.family not in ("gan", "cgan"):
+    return
+  if cfg.data.batch_size % cfg.objective.n_critic:
+    raise ConfigError(
+        f"config.data.batch_size={cfg.data.batch_size} must be divisible by "
+        f"config.objective.n_critic={cfg.objective.n_critic} (each discriminator update "
+        f"takes its own n_critic-th of the batch)")
+  arch = cfg.model.architecture
+  if arch == "mlp" and not cfg.model.d_hidden_dims:
+    _fail("model.d_hidden_dims", cfg.model.d_hidden_dims, "must list at least one width")
+  if arch == "conv" and not cfg.model.d_channels:
+    _fail("model.d_channels", cfg.model.d_channels, "must list at least one width")
+  if cfg.model.d_batch_norm and arch != "conv":
+    _fail("model.d_batch_norm", True, "needs config.model.architecture='conv'")
+  if cfg.model.d_batch_norm and (cfg.objective.gp_weight or cfg.objective.r1_weight):
+    raise ConfigError(
+        "config.model.d_batch_norm=True cannot be combined with config.objective.gp_weight "
+        "or config.objective.r1_weight > 0: the penalties need per-example input gradients, "
+        "which batch statistics mix")
+
+
 def check_devices(cfg: ExperimentConfig, device_count: int, process_count: int) -> int:
   """Resolves ``train.num_devices`` and checks the batch divides over devices and processes.
 
@@ -264,6 +310,11 @@ def check_devices(cfg: ExperimentConfig, device_count: int, process_count: int) 
   if cfg.data.batch_size % n:
     _fail("data.batch_size", cfg.data.batch_size,
           f"must be divisible by the device count {n}")
+  k = cfg.objective.n_critic
+  if cfg.model.family in ("gan", "cgan") and cfg.data.batch_size % (n * k):
+    _fail("data.batch_size", cfg.data.batch_size,
+          f"must be divisible by {n} devices x config.objective.n_critic={k} (every device "
+          f"holds its share of each discriminator update's part of the batch)")
   if cfg.data.batch_size % process_count:
     _fail("data.batch_size", cfg.data.batch_size,
           f"must be divisible by the process count {process_count}")

@@ -141,21 +141,15 @@ def _sample_images(run: Run, key: Array, num: int) -> tuple[np.ndarray, int]:
   return np.asarray(run.sample(key, n)), int(math.ceil(math.sqrt(n)))
 
 
-def evaluate(workdir: str, *, write_images: bool = True) -> dict:
-  """Evaluates a trained run and writes ``metrics.json`` and images into ``workdir``.
-
-  Returns:
-    The metrics dict (also in ``<workdir>/metrics.json``).
-  """
+def autoencoder_report(run: Run, key: Array, write_images: bool) -> dict:
+  """The ae / vae / cvae figures of ``metrics.json``; writes samples and reconstructions."""
   from latentjax import viz
 
-  run = load_run(workdir)
   exp, ev = run.exp, run.exp.cfg.eval
-  base_key = jax.random.PRNGKey(exp.cfg.seed)
+  workdir = run.workdir
   metrics = evaluate_params(exp, run.params, run.state.model_state,
-                            jax.random.fold_in(base_key, EVAL_KEY))
-  out = {"step": run.step, "dataset": exp.cfg.data.name, "split": exp.eval_split,
-         "family": exp.family, "num_examples": metrics.pop("num_examples")}
+                            jax.random.fold_in(key, EVAL_KEY))
+  out = {"num_examples": metrics.pop("num_examples")}
   dims = int(np.prod(exp.spec.input_shape))
   obj = exp.cfg.objective
   labels = {"likelihood": obj.likelihood, "binarized": obj.binarize}
@@ -170,11 +164,9 @@ def evaluate(workdir: str, *, write_images: bool = True) -> dict:
     out.update(recon_nll_nats=metrics["recon_nll"], mse=metrics["mse"], **labels)
     if jax.process_index() == 0:
       fit_code_gaussian_from_data(run)
-  if jax.process_index() != 0:  # every process evaluates; the first one writes
-    return out
-  if write_images:
-    key = jax.random.fold_in(base_key, SAMPLE_KEY)
-    samples, ncols = _sample_images(run, key, ev.num_sample_images)
+  if write_images and jax.process_index() == 0:
+    samples, ncols = _sample_images(run, jax.random.fold_in(key, SAMPLE_KEY),
+                                    ev.num_sample_images)
     viz.image_grid(samples, ncols=ncols, path=os.path.join(workdir, "samples.png"))
     batch = next(eval_batches(exp, exp.eval_split, 16))
     x = batch[exp.spec.input_key]
@@ -182,8 +174,32 @@ def evaluate(workdir: str, *, write_images: bool = True) -> dict:
     recon = np.asarray(run.decode(run.encode(x, y), y))
     viz.reconstruction_pairs(x, recon, path=os.path.join(workdir, "reconstructions.png"))
     out["images"] = ["samples.png", "reconstructions.png"]
+  return out
+
+
+def write_metrics(workdir: str, out: dict) -> None:
   path = os.path.join(workdir, "metrics.json")
   with open(f"{path}.tmp", "w") as f:
     json.dump(out, f, indent=2)
   os.replace(f"{path}.tmp", path)
+
+
+def evaluate(workdir: str, *, write_images: bool = True) -> dict:
+  """Evaluates a trained run and writes ``metrics.json`` and images into ``workdir``.
+
+  What is measured is the family's (``Family.report``): likelihood bounds for VAEs,
+  reconstruction scores for autoencoders, sample statistics and mode coverage for GANs.
+
+  Returns:
+    The metrics dict (also in ``<workdir>/metrics.json``).
+  """
+  run = load_run(workdir)
+  exp = run.exp
+  base_key = jax.random.PRNGKey(exp.cfg.seed)
+  out = {"step": run.step, "dataset": exp.cfg.data.name, "split": exp.eval_split,
+         "family": exp.family}
+  out.update(exp.family_impl.report(run, base_key, write_images))
+  if jax.process_index() != 0:  # every process evaluates; the first one writes
+    return out
+  write_metrics(workdir, out)
   return out

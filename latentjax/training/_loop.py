@@ -22,11 +22,10 @@ import tqdm
 
 from latentjax.training._checkpoint import Checkpointer, abstract_like, checkpoint_dir
 from latentjax.training._config import ConfigError, ExperimentConfig, check_devices
-from latentjax.training._evaluate import evaluate_params
-from latentjax.training._experiment import build_experiment, init_state
+from latentjax.training._experiment import build_experiment, init_state, make_step
 from latentjax.training._keys import EVAL_KEY, INIT_KEY, TRAIN_KEY
 from latentjax.training._logging import MetricWriter
-from latentjax.training._parallel import compile_train_step
+from latentjax.training._parallel import compile_step
 from latentjax.training._resume import check_resume, write_config
 
 
@@ -135,8 +134,8 @@ def train(config, workdir: str, *, until_step: int | None = None,
   check_data(exp)
   last_step = min(cfg.train.num_steps, until_step or cfg.train.num_steps)
 
-  compiled = compile_train_step(exp.loss_fn, ema_decay=cfg.train.ema_decay,
-                                mode=cfg.train.parallel, devices=devices)
+  compiled = compile_step(lambda axis_name: make_step(exp, axis_name),
+                          mode=cfg.train.parallel, devices=devices)
   base_key = jax.random.PRNGKey(cfg.seed)
   state = init_state(exp, jax.random.fold_in(base_key, INIT_KEY))
   ckpt = Checkpointer(workdir, keep=cfg.train.keep_checkpoints)
@@ -201,10 +200,8 @@ def train(config, workdir: str, *, until_step: int | None = None,
         last_good_ckpt = step
       if is_eval:
         host = compiled.get_state(placed)
-        params = host.ema_params if cfg.eval.use_ema else host.params
-        writer.write(step, evaluate_params(exp, params, host.model_state,
-                                           jax.random.fold_in(base_key, EVAL_KEY)),
-                     split="eval")
+        writer.write(step, exp.family_impl.evaluate_state(
+            exp, host, jax.random.fold_in(base_key, EVAL_KEY)), split="eval")
       window_start, window_t0 = step, time.perf_counter()
   finally:
     progress.close()

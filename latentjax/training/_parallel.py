@@ -46,7 +46,7 @@ class CompiledStep:
 
 def compile_train_step(loss_fn: Callable, *, ema_decay: float, mode: str,
                        devices: Sequence[jax.Device]) -> CompiledStep:
-  """Builds and compiles (lazily, on first call) the training step.
+  """Compiles ``make_train_step(loss_fn, ema_decay=...)`` (a single-loss step).
 
   Args:
     loss_fn: see ``make_train_step``.
@@ -57,19 +57,37 @@ def compile_train_step(loss_fn: Callable, *, ema_decay: float, mode: str,
   Raises:
     ValueError: for an unknown mode.
   """
+  return compile_step(
+      lambda axis_name: make_train_step(loss_fn, ema_decay=ema_decay, axis_name=axis_name),
+      mode=mode, devices=devices)
+
+
+def compile_step(make_step: Callable[[str | None], Callable], *, mode: str,
+                 devices: Sequence[jax.Device]) -> CompiledStep:
+  """Builds and compiles (lazily, on first call) any family's step.
+
+  Args:
+    make_step: ``make_step(axis_name) -> step(state, batch, key) -> (state, metrics)``;
+      called with None for "sharded" and with the pmap axis name for "pmap".
+    mode: "sharded" or "pmap".
+    devices: the devices to run on (all of this run's global devices).
+
+  Raises:
+    ValueError: for an unknown mode.
+  """
   devices = list(devices)
   if mode == "sharded":
-    return _sharded(loss_fn, ema_decay, devices)
+    return _sharded(make_step(None), devices)
   if mode == "pmap":
-    return _pmapped(loss_fn, ema_decay, devices)
+    return _pmapped(make_step(DATA_AXIS), devices)
   raise ValueError(f"Unknown parallel mode {mode!r}; registered: pmap, sharded")
 
 
-def _sharded(loss_fn, ema_decay, devices) -> CompiledStep:
+def _sharded(step_fn, devices) -> CompiledStep:
   mesh = Mesh(np.asarray(devices), (DATA_AXIS,))
   replicated = NamedSharding(mesh, PartitionSpec())
   data = NamedSharding(mesh, PartitionSpec(DATA_AXIS))
-  step = jax.jit(make_train_step(loss_fn, ema_decay=ema_decay),
+  step = jax.jit(step_fn,
                  in_shardings=(replicated, data, replicated),
                  out_shardings=(replicated, replicated), donate_argnums=0)
 
@@ -81,12 +99,12 @@ def _sharded(loss_fn, ema_decay, devices) -> CompiledStep:
                       state_sharding=replicated, mode="sharded", num_devices=len(devices))
 
 
-def _pmapped(loss_fn, ema_decay, devices) -> CompiledStep:
+def _pmapped(step_fn, devices) -> CompiledStep:
   if jax.process_count() > 1:
     raise ValueError("config.train.parallel='pmap' is single-process here; use 'sharded' "
                      "for multi-host runs")
   n = len(devices)
-  step = jax.pmap(make_train_step(loss_fn, ema_decay=ema_decay, axis_name=DATA_AXIS),
+  step = jax.pmap(step_fn,
                   axis_name=DATA_AXIS, in_axes=(0, 0, None), devices=devices,
                   donate_argnums=0)
 

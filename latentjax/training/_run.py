@@ -15,7 +15,6 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from latentjax import models, objectives
 from latentjax.training._checkpoint import Checkpointer, abstract_like, checkpoint_dir
 from latentjax.training._config import ExperimentConfig
 from latentjax.training._experiment import Experiment, build_experiment, init_state
@@ -35,15 +34,16 @@ def read_config(workdir: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.load(f))
 
 
-def decode_codes(model, likelihood: str, variables, label: Array | None, z: Array) -> Array:
-  """Means of p(x | z) under a model's variables, for one code or a batch.
+def decode_codes(decode, static, variables, label: Array | None, z: Array) -> Array:
+  """A run's decoder on one code or a batch; the function behind :meth:`Run.decoder_fn`.
 
-  The function behind :meth:`Run.decoder_fn`; everything it uses is an argument.
+  Everything it uses is an argument, so the decoder is a pytree whose only leaves are
+  the variables (see ``Family.decoding``).
 
   Args:
-    model: the (unbound) Flax model with a ``decode(z, y)`` method.
-    likelihood: the objective's likelihood name (``"bernoulli"``, ``"gaussian"``).
-    variables: the model's variables (``{"params": ..., **model_state}``).
+    decode: a module-level ``decode(static, variables, z [B, D], y [B] or None) -> x``.
+    static: its constant part (the unbound module, likelihood name, ...).
+    variables: the decoding network's variables (``{"params": ..., **model_state}``).
     label: an int32 scalar label used for every code, or None (unconditional).
     z: [D] or [B, D] codes.
 
@@ -53,7 +53,7 @@ def decode_codes(model, likelihood: str, variables, label: Array | None, z: Arra
   batched = z.ndim == 2
   zb = z if batched else z[None]
   yb = None if label is None else jnp.full((zb.shape[0],), label, jnp.int32)
-  x = objectives.likelihood_mean(likelihood, model.apply(variables, zb, yb, method="decode"))
+  x = decode(static, variables, zb, yb)
   return x if batched else x[0]
 
 
@@ -76,13 +76,20 @@ class Run:
   step: int
 
   @property
-  def params(self):
-    """The parameters used for evaluation: EMA ones when ``eval.use_ema``."""
-    return self.state.ema_params if self.exp.cfg.eval.use_ema else self.state.params
+  def family(self):
+    """The run's ``Family`` (see ``latentjax.training._families``)."""
+    return self.exp.family_impl
 
   @property
   def variables(self) -> dict:
-    return {"params": self.params, **self.state.model_state}
+    """Variables of the network that maps codes to data (the generator of a GAN);
+    EMA parameters when ``eval.use_ema``."""
+    return self.family.eval_variables(self.exp, self.state)
+
+  @property
+  def params(self):
+    """The parameters used for evaluation (of the generator, for a GAN)."""
+    return self.variables["params"]
 
   @property
   def latent_dim(self) -> int:
@@ -93,9 +100,12 @@ class Run:
     return self.exp.label_key is not None
 
   def encode(self, x: Array, y: Array | None = None) -> Array:
-    """Codes [B, D] of inputs [B, ...] (the posterior mean for a VAE)."""
-    out = self.exp.model.apply(self.variables, x, y, method="encode")
-    return out[0] if self.exp.is_variational else out
+    """Codes [B, D] of inputs [B, ...] (the posterior mean for a VAE).
+
+    Raises:
+      ValueError: for a family without an encoder (GANs).
+    """
+    return self.family.encode(self, x, y)
 
   def encode_posterior(self, x: Array, y: Array | None = None) -> tuple[Array, Array]:
     """``(mean, logvar)`` [B, D] each; VAEs only."""
@@ -104,26 +114,28 @@ class Run:
     return self.exp.model.apply(self.variables, x, y, method="encode")
 
   def decode(self, z: Array, y: Array | None = None) -> Array:
-    """Means of p(x | z) [B, ...] for codes z [B, D] (images in [0, 1])."""
-    out = self.exp.model.apply(self.variables, z, y, method="decode")
-    return objectives.likelihood_mean(self.exp.cfg.objective.likelihood, out)
+    """Data [B, ...] for codes z [B, D]: means of p(x | z), or a generator's samples
+    (images in [0, 1], points in data units)."""
+    decode, static = self.family.decoding(self.exp)
+    return decode(static, self.variables, z, y)
 
   def decoder_fn(self, y: Array | None = None) -> jax.tree_util.Partial:
     """A pure ``decoder(z) -> x`` for latent_ops: z [D] -> x [...] or z [B, D] -> [B, ...].
 
-    The decoder is a pytree, ``jax.tree_util.Partial(decode_codes, model, likelihood,
-    variables, label)``, holding the run's current variables as leaves: latent ops
-    compile it once and reuse the compiled code, and it never changes behind their back.
+    The decoder is a pytree, ``jax.tree_util.Partial(decode_codes, decode, static,
+    variables, label)`` (``decode, static`` from the family's ``decoding``), holding the
+    run's current variables as leaves: latent ops compile it once and reuse the compiled
+    code, and it never changes behind their back.
 
     Args:
       y: for a conditional model, one integer label used for every code.
 
     Returns:
-      ``decoder(z)``: means of p(x | z) for z [D] (-> [...]) or z [B, D] (-> [B, ...]).
+      ``decoder(z)``: data for z [D] (-> [...]) or z [B, D] (-> [B, ...]).
     """
     label = None if y is None else jnp.asarray(y, jnp.int32)
-    return jax.tree_util.Partial(decode_codes, self.exp.model,
-                                 self.exp.cfg.objective.likelihood, self.variables, label)
+    decode, static = self.family.decoding(self.exp)
+    return jax.tree_util.Partial(decode_codes, decode, static, self.variables, label)
 
   def code_gaussian(self) -> tuple[Array, Array] | None:
     """The Gaussian fitted to training codes of an autoencoder, if evaluation saved one."""
@@ -134,17 +146,11 @@ class Run:
       return jnp.asarray(f["mean"]), jnp.asarray(f["cov"])
 
   def sample_codes(self, key: Array, num_samples: int) -> Array:
-    """Codes [N, D] from the prior (VAE) or the fitted code Gaussian (AE)."""
-    if self.exp.is_variational:
-      return jax.random.normal(key, (num_samples, self.latent_dim))
-    fitted = self.code_gaussian()
-    if fitted is None:
-      raise FileNotFoundError(
-          f"{CODE_GAUSSIAN_FILE} not found in {self.workdir}: run evaluation first")
-    return models.sample_code_gaussian(key, fitted[0], fitted[1], num_samples)
+    """Codes [N, D]: the prior (VAE, GAN) or the fitted code Gaussian (AE)."""
+    return self.family.sample_codes(self, key, num_samples)
 
   def sample(self, key: Array, num_samples: int, y: Array | None = None) -> Array:
-    """Decoded samples [N, ...] (means of p(x | z))."""
+    """Decoded samples [N, ...]."""
     return self.decode(self.sample_codes(key, num_samples), y)
 
 

@@ -1,0 +1,139 @@
+"""Model families: what each kind of model plugs into the one shared training loop.
+
+The loop, its sharded / pmap compilation, orbax checkpoints, exact resume, the NaN stop,
+the config check and logging are shared by every family. A family supplies only what
+differs between kinds of model, through the small interface of :class:`Family`:
+
+  ==================  ==================================================================
+  ``build``           typed config + dataset spec -> the modules (and a loss, if any);
+                      checks that the family fits the data (raises ``ConfigError``)
+  ``init_state``      -> the initial ``TrainState`` (one checkpointable pytree)
+  ``make_step``       -> a pure ``step(state, batch, key) -> (state, metrics)``; with
+                      ``axis_name`` it averages over that pmap axis
+  ``evaluate_state``  -> evaluation metrics of a state (during training and at the end)
+  ``report``          -> the figures of ``metrics.json`` and the images of a run folder
+  run helpers         ``eval_variables`` (what ``z -> x`` runs on), ``decoding`` (the
+                      ``z -> x`` function), ``encode``, ``sample_codes``: what
+                      ``load_run`` offers
+  ==================  ==================================================================
+
+Families are registered by ``config.model.family`` name::
+
+    family = get_family("gan")         # ValueError listing the registered names if unknown
+    step = family.make_step(exp, axis_name=None)
+"""
+
+from collections.abc import Callable
+
+import jax
+
+from latentjax.training._config import ConfigError
+
+Array = jax.Array
+
+
+class Family:
+  """The interface a model family implements (methods are called with the Experiment).
+
+  Attributes:
+    name: the ``config.model.family`` value.
+    conditional: whether the family is conditioned on the dataset's class label.
+    has_encoder: whether runs of this family map data to codes (``Run.encode``).
+  """
+
+  name: str = ""
+  conditional: bool = False
+  has_encoder: bool = True
+
+  def build(self, cfg, spec) -> dict:
+    """Builds the modules; returns ``{"model": module, "loss_fn": callable or None}``.
+
+    Raises:
+      ConfigError: naming the config key when the family does not fit the data.
+    """
+    raise NotImplementedError
+
+  def init_state(self, exp, key: Array):
+    """A fresh ``TrainState`` at step 0."""
+    raise NotImplementedError
+
+  def make_step(self, exp, axis_name: str | None = None) -> Callable:
+    """The pure step ``step(state, batch, key) -> (state, metrics)``.
+
+    Args:
+      exp: the Experiment.
+      axis_name: the pmap axis to average gradients, metrics and statistics over.
+    """
+    raise NotImplementedError
+
+  def evaluate_state(self, exp, state, key: Array, num_examples: int | None = None) -> dict:
+    """Evaluation metrics (floats, plus ``num_examples``) of a single-copy state."""
+    raise NotImplementedError
+
+  def report(self, run, key: Array, write_images: bool) -> dict:
+    """Figures for ``metrics.json``; writes the run's images when ``write_images``."""
+    raise NotImplementedError
+
+  def eval_variables(self, exp, state) -> dict:
+    """The flax variables of the network that maps codes to data (EMA per eval.use_ema)."""
+    raise NotImplementedError
+
+  def encode(self, run, x: Array, y: Array | None) -> Array:
+    """Codes [B, D] of data [B, ...]."""
+    raise ValueError(
+        f"encode needs a model with an encoder; config.model.family={self.name!r} has none "
+        f"(invert the generator instead: latentjax.latent_ops.invert(run.decoder_fn(), x))")
+
+  def decoding(self, exp) -> tuple[Callable, tuple]:
+    """How codes become data: ``(decode, static)`` with ``decode(static, variables, z, y)``.
+
+    ``decode`` is a module-level function and ``static`` a tuple of constants (unbound
+    modules, names), so ``Run.decoder_fn`` is a pytree whose only leaves are the
+    variables and latent ops reuse its compiled code across runs of the same shapes.
+    ``z`` is [B, D], ``y`` [B] labels or None; the result is data [B, ...] in the
+    dataset's range.
+    """
+    raise NotImplementedError
+
+  def sample_codes(self, run, key: Array, num_samples: int) -> Array:
+    """Codes [N, D] to decode into samples."""
+    raise NotImplementedError
+
+
+_FAMILIES: dict[str, Family] = {}
+
+
+def register_family(family: Family) -> Family:
+  """Adds a family instance to the registry under ``family.name``.
+
+  Raises:
+    ValueError: when the name is already registered.
+  """
+  if family.name in _FAMILIES:
+    raise ValueError(f"training family {family.name!r} is already registered")
+  _FAMILIES[family.name] = family
+  return family
+
+
+def registered_families() -> tuple[str, ...]:
+  """The names ``config.model.family`` accepts, sorted."""
+  _load_builtin()
+  return tuple(sorted(_FAMILIES))
+
+
+def get_family(name: str) -> Family:
+  """The registered family called ``name``.
+
+  Raises:
+    ConfigError: ``config.model.family: Unknown model family 'gna'; registered: ae, ...``.
+  """
+  _load_builtin()
+  if name not in _FAMILIES:
+    raise ConfigError(f"config.model.family: Unknown model family {name!r}; registered: "
+                      f"{', '.join(registered_families())}")
+  return _FAMILIES[name]
+
+
+def _load_builtin() -> None:
+  # The built-in families register themselves on import (late: they import the models).
+  from latentjax.training import _family_gan, _family_vae  # noqa: F401

@@ -1,0 +1,126 @@
+"""The autoencoder families: ``ae``, ``vae`` and the label-conditioned ``cvae``.
+
+One loss (the negative ELBO, or the reconstruction NLL of a plain autoencoder), one
+optimizer, EMA of the parameters: the step is ``make_train_step`` of that loss.
+Evaluation gives likelihood bounds (VAE) or reconstruction scores (AE); the run helpers
+encode to posterior means (VAE) or codes (AE) and decode to means of p(x | z).
+"""
+
+import jax
+import jax.numpy as jnp
+
+from latentjax import models, objectives
+from latentjax.training._config import ConfigError
+from latentjax.training._families import Family, register_family
+from latentjax.training._optim import make_optimizer
+from latentjax.training._state import TrainState
+from latentjax.training._steps import make_train_step
+
+Array = jax.Array
+
+
+def decode_mean(static, variables, z: Array, y: Array | None) -> Array:
+  """Means of p(x | z) [B, ...] for codes z [B, D]; ``static = (model, likelihood)``."""
+  model, likelihood = static
+  return objectives.likelihood_mean(likelihood, model.apply(variables, z, y, method="decode"))
+
+
+class AutoencoderFamily(Family):
+  """``ae``, ``vae`` or ``cvae`` (see the module docstring)."""
+
+  def __init__(self, name: str, conditional: bool = False):
+    self.name = name
+    self.conditional = conditional
+
+  def build(self, cfg, spec) -> dict:
+    if self.conditional and not spec.num_classes:
+      raise ConfigError(
+          f"config.model.family={self.name!r} needs a labelled dataset; config.data.name="
+          f"{cfg.data.name!r} has no class label")
+    try:
+      model = models.build_model(
+          cfg.model.family, architecture=cfg.model.architecture,
+          latent_dim=cfg.model.latent_dim, hidden_dims=cfg.model.hidden_dims,
+          channels=cfg.model.channels, input_shape=spec.input_shape,
+          num_classes=spec.num_classes if self.conditional else 0,
+          conv_impl=cfg.model.conv_impl)
+    except ValueError as e:
+      raise ConfigError(f"config.model: {e}") from None
+    if cfg.model.architecture == "conv":
+      levels = len(cfg.model.channels)
+      h, w = spec.input_shape[:2]
+      if h % 2**levels or w % 2**levels:
+        raise ConfigError(
+            f"config.model.channels={cfg.model.channels!r}: {levels} stride-2 levels need H "
+            f"and W divisible by {2**levels}, but {cfg.data.name!r} images are {h}x{w}")
+    label_key = spec.label_key if self.conditional else None
+    obj = cfg.objective
+    if obj.binarize and spec.input_key != "image":
+      raise ConfigError(
+          f"config.objective.binarize=True needs images with intensities in [0, 1]; "
+          f"config.data.name={cfg.data.name!r} has {spec.input_key!r} inputs")
+    if isinstance(model, models.VAE):
+      loss_fn = objectives.make_vae_loss(
+          model, beta=obj.beta, likelihood=obj.likelihood, gaussian_scale=obj.gaussian_scale,
+          input_key=spec.input_key, label_key=label_key, binarize=obj.binarize)
+    else:
+      loss_fn = objectives.make_ae_loss(
+          model, likelihood=obj.likelihood, gaussian_scale=obj.gaussian_scale,
+          input_key=spec.input_key, binarize=obj.binarize)
+    return {"model": model, "loss_fn": loss_fn, "label_key": label_key}
+
+  def init_state(self, exp, key: Array) -> TrainState:
+    from latentjax.training._experiment import example_inputs
+
+    batch = example_inputs(exp)
+    x = batch[exp.spec.input_key]
+    y = batch.get(exp.label_key) if exp.label_key else None
+    if exp.is_variational:
+      noise = jnp.zeros((1, exp.cfg.model.latent_dim), jnp.float32)
+      variables = dict(exp.model.init(key, x, noise, y))
+    else:
+      variables = dict(exp.model.init(key, x))
+    params = variables.pop("params")
+    tx = make_optimizer(exp.cfg.optim, exp.cfg.train.num_steps)
+    return TrainState.create(params=params, tx=tx, model_state=variables)
+
+  def make_step(self, exp, axis_name: str | None = None):
+    return make_train_step(exp.loss_fn, ema_decay=exp.cfg.train.ema_decay,
+                           axis_name=axis_name)
+
+  def evaluate_state(self, exp, state, key: Array, num_examples: int | None = None) -> dict:
+    from latentjax.training._evaluate import evaluate_params
+
+    params = state.ema_params if exp.cfg.eval.use_ema else state.params
+    return evaluate_params(exp, params, state.model_state, key, num_examples)
+
+  def report(self, run, key: Array, write_images: bool) -> dict:
+    from latentjax.training._evaluate import autoencoder_report
+
+    return autoencoder_report(run, key, write_images)
+
+  def eval_variables(self, exp, state) -> dict:
+    params = state.ema_params if exp.cfg.eval.use_ema else state.params
+    return {"params": params, **state.model_state}
+
+  def encode(self, run, x: Array, y: Array | None) -> Array:
+    out = run.exp.model.apply(run.variables, x, y, method="encode")
+    return out[0] if run.exp.is_variational else out
+
+  def decoding(self, exp):
+    return decode_mean, (exp.model, exp.cfg.objective.likelihood)
+
+  def sample_codes(self, run, key: Array, num_samples: int) -> Array:
+    from latentjax.training._run import CODE_GAUSSIAN_FILE
+
+    if run.exp.is_variational:
+      return jax.random.normal(key, (num_samples, run.latent_dim))
+    fitted = run.code_gaussian()
+    if fitted is None:
+      raise FileNotFoundError(
+          f"{CODE_GAUSSIAN_FILE} not found in {run.workdir}: run evaluation first")
+    return models.sample_code_gaussian(key, fitted[0], fitted[1], num_samples)
+
+
+for _name, _conditional in (("ae", False), ("vae", False), ("cvae", True)):
+  register_family(AutoencoderFamily(_name, _conditional))
