@@ -152,3 +152,21 @@ def test_reading_a_run_never_deletes_a_checkpoint_being_written(tfds_data_dir, t
   assert training.load_run(workdir).step == 4
   training.evaluate(workdir, write_images=False)
   assert os.path.isdir(in_flight)
+
+
+def test_a_run_saved_before_newer_config_keys_still_loads_and_resumes(tfds_data_dir, tmp_path):
+  """config.json files written before a key existed are read with the old behaviour."""
+  workdir = str(tmp_path)
+  config = _config(tfds_data_dir, objective={"binarize": False})
+  training.train(config, workdir, until_step=4)
+  path = os.path.join(workdir, "config.json")
+  with open(path) as f:
+    saved = json.load(f)
+  for dotted in training.ADDED_KEYS:
+    section, key = dotted.split(".")
+    del saved[section][key]
+  with open(path, "w") as f:
+    json.dump(saved, f)
+  assert training.load_run(workdir).step == 4
+  training.train(config, workdir)  # the same run: resumes without complaint
+  assert training.Checkpointer(workdir, read_only=True).latest_step() == 8

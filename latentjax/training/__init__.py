@@ -13,6 +13,7 @@ default) or "pmap"; every family goes through the same loop.
 
 from latentjax.training._checkpoint import Checkpointer, CheckpointError, checkpoint_dir
 from latentjax.training._config import (
+    ADDED_KEYS,
   PARALLEL_MODES,
   ConfigError,
   DataConfig,
@@ -51,6 +52,7 @@ def train_and_evaluate(config, workdir: str, *, allow_config_change: bool = Fals
 
 
 __all__ = [
+    "ADDED_KEYS",
     "PARALLEL_MODES",
     "CheckpointError",
     "Checkpointer",

@@ -126,6 +126,34 @@ class ExperimentConfig:
     return out
 
 
+# Keys added after runs were already being saved, with the value that reproduces what
+# those runs did. A saved config.json that lacks them is read with these values (and
+# only then), so older run folders still load, evaluate and are checked on resume.
+ADDED_KEYS = {
+    "objective.binarize": False,
+    "model.conv_impl": "xla",
+    "model.d_hidden_dims": [128, 128],
+    "model.d_channels": [32, 64],
+    "model.spectral_norm": False,
+    "model.d_batch_norm": False,
+    "objective.gan_loss": "non_saturating",
+    "objective.n_critic": 1,
+    "objective.gp_weight": 0.0,
+    "objective.r1_weight": 0.0,
+    "optim.d_learning_rate": 0.0,
+}
+
+
+def upgrade_saved_config(raw: dict) -> dict:
+  """A saved config (plain dict) with every key of `ADDED_KEYS` it lacks filled in."""
+  out = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+  for dotted, value in ADDED_KEYS.items():
+    section, key = dotted.split(".")
+    if isinstance(out.get(section), dict) and key not in out[section]:
+      out[section][key] = value
+  return out
+
+
 def _to_dict(config) -> dict:
   if hasattr(config, "to_dict"):
     return config.to_dict()

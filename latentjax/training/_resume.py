@@ -4,9 +4,11 @@ A run folder remembers the config it was trained with (``config.json``). Re-runn
 that folder resumes it, so the new config must describe the same run: keys that change
 what is computed (model, objective, optimizer and schedule, data order, seed) must be
 equal; keys that only change how the run is observed or stored (logging, checkpoint
-cadence, evaluation settings, data location, device count) may differ. ``num_steps`` may
-change only where the learning-rate schedule does not depend on it (a constant schedule
-whose warm-up ends before both the old and the new last step).
+cadence, evaluation settings, data location, device count, convolution implementation)
+may differ. ``num_steps`` may change only where the learning-rate schedule does not
+depend on it (a constant schedule whose warm-up ends before both the old and the new
+last step). A config saved before a key existed is read with that key's old behaviour
+(``ADDED_KEYS``).
 
     check_resume(config, workdir)               # raises ConfigError listing differences
     check_resume(config, workdir, allow_changes=True)   # knowingly; old config archived
@@ -15,7 +17,7 @@ whose warm-up ends before both the old and the new last step).
 import json
 import os
 
-from latentjax.training._config import ConfigError
+from latentjax.training._config import ConfigError, upgrade_saved_config
 
 CONFIG_FILE = "config.json"
 HISTORY_DIR = "config_history"
@@ -23,7 +25,7 @@ HISTORY_DIR = "config_history"
 # Keys that may differ between a run and its resumption: they do not change the numbers.
 _FREE_KEYS = (
     "data.data_dir", "data.download", "data.eval_batch_size", "data.eval_split",
-    "train.parallel", "train.num_devices", "train.log_every_steps",
+    "model.conv_impl", "train.parallel", "train.num_devices", "train.log_every_steps",
     "train.checkpoint_every_steps", "train.keep_checkpoints", "train.eval_every_steps",
     "train.progress_bar",
 )
@@ -74,7 +76,7 @@ def read_saved_config(workdir: str) -> dict | None:
     return None
   try:
     with open(path) as f:
-      return json.load(f)
+      return upgrade_saved_config(json.load(f))
   except (OSError, json.JSONDecodeError) as e:
     raise ConfigError(f"{path} cannot be read ({e}); it records the run's config, so the "
                       f"run cannot be checked for resumption") from None

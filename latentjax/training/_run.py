@@ -16,7 +16,7 @@ import ml_collections
 import numpy as np
 
 from latentjax.training._checkpoint import Checkpointer, abstract_like, checkpoint_dir
-from latentjax.training._config import ExperimentConfig
+from latentjax.training._config import ExperimentConfig, upgrade_saved_config
 from latentjax.training._experiment import Experiment, build_experiment, init_state
 from latentjax.training._keys import INIT_KEY
 from latentjax.training._state import TrainState
@@ -31,7 +31,7 @@ def read_config(workdir: str) -> ml_collections.ConfigDict:
   if not os.path.exists(path):
     raise FileNotFoundError(f"{path} not found: is {workdir!r} a latentjax run folder?")
   with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+    return ml_collections.ConfigDict(upgrade_saved_config(json.load(f)))
 
 
 def decode_codes(decode, static, variables, label: Array | None, z: Array) -> Array:
