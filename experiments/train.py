@@ -45,11 +45,19 @@ def main(argv):
     _print_summary(_WORKDIR.value, result)
 
 
+_SUMMARY_KEYS = ("elbo_nats", "iwae_nats", "recon_nll_nats", "mse", "modes_covered",
+                 "high_quality_fraction", "reverse_kl")
+
+
 def _print_summary(workdir, metrics):
-  keys = [k for k in ("elbo_nats", "iwae_nats", "recon_nll_nats", "mse") if k in metrics]
-  parts = ", ".join(f"{k}={metrics[k]:.3f}" for k in keys)
+  parts = ", ".join(f"{k}={metrics[k]:.3f}" if isinstance(metrics[k], float)
+                    else f"{k}={metrics[k]}"
+                    for k in _SUMMARY_KEYS if metrics.get(k) is not None)
   print(f"Evaluation on {metrics['split']} ({metrics['num_examples']} examples): {parts}")
-  print(f"Outputs in {workdir}: metrics.json, samples.png, reconstructions.png")
+  if "measures" in metrics:
+    print(f"  ({metrics['measures']})")
+  outputs = ", ".join(["metrics.json", *metrics.get("images", [])])
+  print(f"Outputs in {workdir}: {outputs}")
 
 
 if __name__ == "__main__":
