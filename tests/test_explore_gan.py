@@ -11,7 +11,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from configs import dcgan_digits, gan_ring8
+from configs import cgan_digits, dcgan_digits, gan_ring8
 from latentjax import explore, training
 from tests._helpers import run_module
 from tests.test_explore import parse_report
@@ -21,17 +21,27 @@ ENCODED_ONLY = ("Reconstructions", "Arithmetic and attribute directions",
 INTERPOLATIONS = "Interpolations: linear, spherical and geodesic"
 
 
+class _Runs:
+  """Smoke runs trained on first use, once per test process."""
+
+  CONFIGS = {"ring8": gan_ring8, "dcgan": dcgan_digits, "cgan": cgan_digits}
+
+  def __init__(self, root, data_dir):
+    self._root, self._data_dir, self._done = root, data_dir, {}
+
+  def __getitem__(self, name):
+    if name not in self._done:
+      config = self.CONFIGS[name].get_config("smoke")
+      config.data.data_dir = self._data_dir
+      config.train.num_devices = 1  # Compiles faster than over conftest's 4 fake devices.
+      training.train_and_evaluate(config, str(self._root / name))
+      self._done[name] = str(self._root / name)
+    return self._done[name]
+
+
 @pytest.fixture(scope="module")
 def gan_runs(tfds_data_dir, tmp_path_factory):
-  root = tmp_path_factory.mktemp("explore_gan_runs")
-  out = {}
-  for name, module in (("ring8", gan_ring8), ("dcgan", dcgan_digits)):
-    config = module.get_config("smoke")
-    config.data.data_dir = tfds_data_dir
-    config.train.num_devices = 1  # Compiles faster than over conftest's 4 fake devices.
-    training.train_and_evaluate(config, str(root / name))
-    out[name] = str(root / name)
-  return out
+  return _Runs(tmp_path_factory.mktemp("explore_gan_runs"), tfds_data_dir)
 
 
 def _finite_cells(page) -> int:
@@ -78,7 +88,7 @@ def test_report_of_an_image_gan_inverts_and_traverses(gan_runs, tmp_path):
   text = path.read_text(encoding="utf-8")
   for expected in ("SeFa", "latent_ops.invert", "hybrid", "random codes of the prior",
                    "MSE, optimised", "MSE, hybrid", "inverted test", "g_loss",
-                   "per-pixel standard deviation across samples", "generator "):
+                   "per-pixel standard deviation across samples"):
     assert expected in text, expected
   assert _finite_cells(page) > 20
   assert not list((pathlib.Path(gan_runs["dcgan"]) / "explore").glob("*"))  # all in tmp_path
@@ -98,3 +108,20 @@ def test_first_layer_kernel_and_sefa_traversal_of_a_dcgan(gan_runs):
   np.testing.assert_allclose(np.linalg.norm(steps, axis=-1), 1.0, rtol=1e-5)
   with pytest.raises(ValueError, match="encode needs a model with an encoder"):
     explore.encode_split(run)
+
+
+@pytest.mark.slow
+def test_conditional_gan_report_inverts_with_labels_and_leaves_out_the_hybrid(gan_runs):
+  path = explore.build_report(gan_runs["cgan"], settings=explore.ExploreSettings.small())
+  page = parse_report(path)
+  assert page.titles == ["Model and training", "Evaluation metrics", "Samples",
+                         "Inversion of test images", INTERPOLATIONS, "Traversals"]
+  text = path.read_text(encoding="utf-8")
+  for expected in ("One row per class", "inverted with its own label",
+                   "every traversal is decoded as class", "one class label"):
+    assert expected in text, expected
+  assert "MSE, hybrid" not in text
+  run = training.load_run(gan_runs["cgan"])
+  # The first layer also reads the one-hot label: SeFa uses only the rows of z.
+  assert explore.first_layer_kernel(run).shape[0] == run.latent_dim
+  assert np.asarray(run.params["project"]["kernel"]).shape[0] == run.latent_dim + 10

@@ -87,13 +87,17 @@ def evaluation_metrics(ctx: Context) -> dict | None:
             "reconstruction negative log-likelihood and mean squared error (lower is better).")
   if not ctx.main.has_encoder:
     text = ("From metrics.json, written by the evaluation of the generator (EMA parameters "
-            "when eval.use_ema). On toy2d: mode coverage of its samples (metrics."
-            "mode_coverage: a sample is high quality within 3 standard deviations of the "
-            "nearest mode centre; the reverse KL compares the histogram of high-quality "
-            "samples over the modes with the uniform one, lower is better). On images: "
-            "first and second moments of its samples against the test split; a collapsed "
-            "generator has a small per-pixel standard deviation across samples. These "
-            "are statistics of the samples, not likelihoods.")
+            "when eval.use_ema). ")
+    if ctx.main.metrics and "modes_covered" in ctx.main.metrics:
+      text += ("Mode coverage of its samples (metrics.mode_coverage): a sample is high "
+               "quality within 3 standard deviations of the nearest mode centre, a mode is "
+               "covered when a high-quality sample is nearest to it, and the reverse KL "
+               "compares the histogram of high-quality samples over the modes with the "
+               "uniform one (lower is better; empty without any high-quality sample).")
+    else:
+      text += ("First and second moments of its samples against the test split; a "
+               "collapsed generator has a small per-pixel standard deviation across "
+               "samples. These are statistics of the samples, not likelihoods.")
   return {"text": text, "table": rows}
 
 
