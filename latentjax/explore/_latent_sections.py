@@ -141,9 +141,9 @@ def interpolations(ctx: Context) -> dict | None:
       f"{len(names)} pairs (geodesic / linear length {ratio.min():.3f}–{ratio.max():.3f}).")
   if view.codes is None:
     text += (" Codes of N(0, I) in many dimensions lie near the sphere of radius "
-             "sqrt(D); the straight line between two of them passes closer to the origin "
-             "than any code the generator was trained on, which slerp avoids (White, "
-             "2016). Paths between real test images are in the inversion section.")
+             "sqrt(D); the middle of the straight line between two of them is nearer the "
+             "origin than almost every code the generator was trained on, which slerp "
+             "avoids (White, 2016). Paths between real test images are in the inversion section.")
   if view.run.conditional:
     text += (" This model is conditional: every path is decoded with "
              + ("the label of its start." if view.codes is not None else "one class label."))
