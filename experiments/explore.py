@@ -5,6 +5,9 @@
         --companion_workdir=runs/vae2d_digits          # + geometry of a 2-D latent space
     python -m experiments.explore --workdir=runs/vae_digits --small --embed_images
 
+A GAN run (`gan`, `cgan`) has no encoder: its report inverts test images through the
+generator instead of encoding them, and shows mode coverage on `toy2d` data.
+
 Writes <workdir>/report.html (pictures in <workdir>/explore/, or embedded with
 --embed_images) and prints its path. Open it in a browser straight from disk.
 """

@@ -16,7 +16,9 @@ from latentjax.explore import ExploreSettings
 from tests._helpers import REPO
 
 NOTEBOOK_DIR = pathlib.Path(REPO) / "notebooks"
-NOTEBOOKS = ["01_latent_space_tour.ipynb", "02_geodesics.ipynb"]
+NOTEBOOKS = ["01_latent_space_tour.ipynb", "02_geodesics.ipynb", "03_gans.ipynb"]
+# Notebooks that end with the interactive explorer (it needs an encoder: not the GANs').
+WITH_EXPLORER = ("01_latent_space_tour.ipynb", "02_geodesics.ipynb")
 
 
 def _load(name):
@@ -64,7 +66,7 @@ print("RAN:" + _json.dumps({"small": SMALL, "step": int(run.step),
                             "num_steps": int(config.train.num_steps),
                             "geodesic_steps": settings.geodesic_steps}))
 """
-_SMALL_MAX_STEPS = 1000  # the notebooks train 600 steps on small settings, 4000+ on full
+_SMALL_MAX_STEPS = 1000  # the notebooks train 300-600 steps on small settings, 4000+ on full
 
 
 def _with_probes(nbformat, nb):
@@ -113,4 +115,5 @@ def test_notebook_executes_on_small_settings(name, tfds_data_dir, monkeypatch):
   images = [o for o in outputs if "image/png" in o.get("data", {})]
   assert len(images) >= 5, "the notebook should show its pictures"
   widgets = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-  assert widgets, "the explorer widget should be displayed"
+  if name in WITH_EXPLORER:
+    assert widgets, "the explorer widget should be displayed"

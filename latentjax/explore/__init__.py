@@ -8,6 +8,13 @@
     data = explore.explorer_data(run.decoder_fn(), codes)   # for the interactive explorer
     explore.LatentExplorer(data)                            # ipywidgets, in a notebook
 
+A GAN has no encoder: its test images are inverted instead, and its generator's own
+directions come from its first layer::
+
+    run = training.load_run("runs/dcgan")
+    kernel = explore.first_layer_kernel(run)                 # [D, H] rows that multiply z
+    tr = explore.sefa_traversal(kernel, num=4, steps=9, sigmas=2.5, base=z)
+
 `build_report` is what `python -m experiments.explore --workdir=...` runs. Its pieces
 (pair choice, paths and their decoded lengths, directions, clustering scores, the
 magnification grid) are public so notebooks use the same code. Everything latent is
@@ -48,6 +55,13 @@ from latentjax.explore._explorer import (
 )
 from latentjax.explore._explorer_widget import LatentExplorer
 from latentjax.explore._geometry import grid_points, latent_extent, magnification_grid
+from latentjax.explore._inverted import (
+    InvertedSplit,
+    first_layer_kernel,
+    inverted_split,
+    load_split,
+    sefa_traversal,
+)
 from latentjax.explore._paths import (
     METHODS,
     decoded_lengths,
@@ -73,6 +87,7 @@ __all__ = [
     "Clustering",
     "ExploreSettings",
     "ExplorerData",
+    "InvertedSplit",
     "LatentCodes",
     "LatentExplorer",
     "PathView",
@@ -91,12 +106,15 @@ __all__ = [
     "dimension_traversal",
     "encode_split",
     "explorer_data",
+    "first_layer_kernel",
     "grid_points",
     "interpolation_paths",
+    "inverted_split",
     "jitted_decoder",
     "knn_accuracy",
     "label_key_of",
     "latent_extent",
+    "load_split",
     "magnification_grid",
     "metrics_table",
     "nearest_code",
@@ -108,6 +126,7 @@ __all__ = [
     "read_metrics_json",
     "run_summary",
     "scatter_figure",
+    "sefa_traversal",
     "slide_codes",
     "slide_view",
     "small_mode",

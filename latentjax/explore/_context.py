@@ -18,7 +18,7 @@ from latentjax.explore._settings import ExploreSettings
 from latentjax.explore._summary import read_metrics_json
 
 # Distinct streams of the report's randomness, folded into the seed's key.
-KMEANS_KEY, SAMPLE_KEY = 0, 1
+KMEANS_KEY, SAMPLE_KEY, PAIR_KEY, INVERT_KEY, COVERAGE_KEY = 0, 1, 2, 3, 4
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -28,7 +28,8 @@ class RunView:
   Attributes:
     run: the `training.Run`.
     label: short name used in tables ("16-D VAE").
-    codes: the encoded test split.
+    codes: the encoded test split; None for a run without an encoder (a GAN), whose
+      test examples are inverted instead (`explore.inverted_split`).
     decoder: ``z -> x`` for unconditional runs, None for conditional ones.
     decode: jitted numpy version of `decoder` (None for conditional runs).
     metrics: its ``metrics.json``, or None.
@@ -37,12 +38,13 @@ class RunView:
 
   run: object
   label: str
-  codes: LatentCodes
+  codes: LatentCodes | None
   decoder: Callable | None
   decode: Callable | None
   metrics: dict | None
   decode_labelled: Callable
   _by_class: dict = dataclasses.field(default_factory=dict, repr=False)
+  cache: dict = dataclasses.field(default_factory=dict, repr=False)
 
   def decoder_for(self, label: int | None) -> tuple[Callable, Callable]:
     """(JAX decoder ``z [D] -> x``, jitted numpy decoder) for codes of a class.
@@ -69,6 +71,10 @@ class RunView:
   def family(self) -> str:
     return self.run.exp.family
 
+  @property
+  def has_encoder(self) -> bool:
+    return self.run.family.has_encoder
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Context:
@@ -93,13 +99,15 @@ class Context:
 
 
 def run_label(run) -> str:
-  """"16-D VAE", "8-D CVAE", "16-D AE"."""
+  """"16-D VAE", "8-D CVAE", "16-D AE", "32-D GAN"."""
   return f"{run.latent_dim}-D {run.exp.family.upper()}"
 
 
 def view_run(run, settings: ExploreSettings, label: str | None = None) -> RunView:
-  """Encodes a run's test split and prepares its decoder."""
-  codes = encode_split(run, num_examples=settings.num_examples)
+  """Encodes a run's test split (when it has an encoder) and prepares its decoder."""
+  codes = None
+  if run.family.has_encoder:
+    codes = encode_split(run, num_examples=settings.num_examples)
   decoder = None if run.conditional else run.decoder_fn()
   return RunView(run=run, label=label or run_label(run), codes=codes, decoder=decoder,
                  decode=None if decoder is None else jitted_decoder(decoder),

@@ -13,7 +13,14 @@ import numpy as np
 from latentjax import latent_ops as lo
 from latentjax import viz
 from latentjax.explore._codes import choose_pairs, encode_split
-from latentjax.explore._context import Context, RunView
+from latentjax.explore._context import (
+    INVERT_KEY,
+    PAIR_KEY,
+    SAMPLE_KEY,
+    Context,
+    RunView,
+    key_for,
+)
 from latentjax.explore._directions import (
     attribute_rows,
     class_analogies,
@@ -21,6 +28,7 @@ from latentjax.explore._directions import (
     pca_traversal,
     supervised_traversal,
 )
+from latentjax.explore._inverted import first_layer_kernel, inverted_split, sefa_traversal
 from latentjax.explore._paths import (
     METHODS,
     decoded_lengths,
@@ -43,26 +51,47 @@ def _pair_name(view: RunView, i: int, j: int) -> str:
   return f"a {y[i]} → a {y[j]}"
 
 
-def _pair_paths(view: RunView, ctx: Context, starts, ends, methods=METHODS):
-  """Paths and decoded lengths for each pair; conditional runs decode with A's label."""
+def _pair_paths(view: RunView, ctx: Context, z0, z1, groups, methods=METHODS):
+  """Paths [P, T, D] and decoded lengths [P] per method; each pair decodes with its group's
+  decoder (the label of a conditional run, None otherwise)."""
   s = ctx.settings
-  z, y = view.codes.codes, view.codes.labels
-  groups = ([None] * len(starts) if not view.run.conditional
-            else [int(y[i]) for i in starts])
-  paths = {m: [None] * len(starts) for m in methods}
-  lengths = {m: np.zeros(len(starts)) for m in methods}
+  paths = {m: [None] * len(z0) for m in methods}
+  lengths = {m: np.zeros(len(z0)) for m in methods}
   for label in dict.fromkeys(groups):
     idx = [p for p, g in enumerate(groups) if g == label]
     decoder, _ = view.decoder_for(label)
-    z0, z1 = z[starts[idx]], z[ends[idx]]
-    got = interpolation_paths(decoder, z0, z1, num_points=s.geodesic_points,
+    got = interpolation_paths(decoder, z0[idx], z1[idx], num_points=s.geodesic_points,
                               geodesic_steps=s.geodesic_steps, methods=methods)
-    lens = decoded_lengths(decoder, got, z0, z1, resolution=s.length_resolution)
+    lens = decoded_lengths(decoder, got, z0[idx], z1[idx], resolution=s.length_resolution)
     for m in methods:
       for k, p in enumerate(idx):
         paths[m][p] = got[m][k]
         lengths[m][p] = lens[m][k]
-  return {m: np.stack(v) for m, v in paths.items()}, lengths, groups
+  return {m: np.stack(v) for m, v in paths.items()}, lengths
+
+
+def _endpoints(view: RunView, ctx: Context):
+  """(z0 [P, D], z1 [P, D], groups, pair names, what the endpoints are).
+
+  Pairs of test codes (of different classes when labelled); for a run without an
+  encoder, pairs of random codes of the prior (class p mod K for pair p of a
+  conditional generator).
+  """
+  s = ctx.settings
+  if view.codes is not None:
+    starts, ends = choose_pairs(view.codes.labels, s.num_pairs, seed=s.seed,
+                                num_examples=view.codes.num_examples)
+    z, y = view.codes.codes, view.codes.labels
+    groups = ([None] * len(starts) if not view.run.conditional
+              else [int(y[i]) for i in starts])
+    names = [f"test {_pair_name(view, i, j)}" for i, j in zip(starts, ends, strict=True)]
+    return z[starts], z[ends], groups, names, "test codes"
+  z = np.asarray(view.run.sample_codes(key_for(ctx, PAIR_KEY), 2 * s.num_pairs), np.float32)
+  classes = view.run.exp.spec.num_classes if view.run.conditional else 0
+  groups = [p % classes if classes else None for p in range(s.num_pairs)]
+  names = [f"random codes {2 * p} → {2 * p + 1}" + ("" if g is None else f", class {g}")
+           for p, g in enumerate(groups)]
+  return z[0::2], z[1::2], groups, names, "random codes of the prior N(0, I)"
 
 
 def _gif_frames(view: RunView, paths, z0, z1, group, count: int) -> np.ndarray:
@@ -77,23 +106,20 @@ def _gif_frames(view: RunView, paths, z0, z1, group, count: int) -> np.ndarray:
 
 
 def interpolations(ctx: Context) -> dict | None:
-  """Linear, spherical and geodesic paths between test codes, with decoded lengths."""
+  """Linear, spherical and geodesic paths between codes, with decoded lengths."""
   view, s = ctx.main, ctx.settings
-  if not view.is_image or view.codes.num_examples < 2:
+  if not view.is_image or (view.codes is not None and view.codes.num_examples < 2):
     return None
-  starts, ends = choose_pairs(view.codes.labels, s.num_pairs, seed=s.seed,
-                              num_examples=view.codes.num_examples)
-  paths, lengths, groups = _pair_paths(view, ctx, starts, ends)
-  z0, z1 = view.codes.codes[starts], view.codes.codes[ends]
+  z0, z1, groups, names, what = _endpoints(view, ctx)
+  paths, lengths = _pair_paths(view, ctx, z0, z1, groups)
   frames = path_frames(paths, z0, z1, s.num_frames)
   images, rows = [], []
-  for p, (i, j) in enumerate(zip(starts, ends, strict=True)):
+  for p, name in enumerate(names):
     _, decode = view.decoder_for(groups[p])
     strips = {strip_label(m): decode(frames[m][p]) for m in paths}
-    name = _pair_name(view, i, j)
     viz.interpolation_strips(strips, {strip_label(m): lengths[m][p] for m in paths},
-                             title=f"test {name}", path=ctx.path(f"interpolation_{p}.png"))
-    images.append((ctx.path(f"interpolation_{p}.png"), f"test {name}"))
+                             title=name, path=ctx.path(f"interpolation_{p}.png"))
+    images.append((ctx.path(f"interpolation_{p}.png"), name))
     row = {"pair": name}
     row.update({strip_label(m): float(lengths[m][p]) for m in paths})
     row["geodesic / linear"] = float(lengths["geodesic"][p] / lengths["linear"][p])
@@ -101,27 +127,34 @@ def interpolations(ctx: Context) -> dict | None:
   gif = ctx.path("interpolation.gif")
   viz.save_gif(_gif_frames(view, paths, z0, z1, groups[0], s.gif_frames), gif, fps=8,
                boomerang=True, pause_ends=2)
-  images.append((gif, f"animated: test {_pair_name(view, starts[0], ends[0])}, "
-                      "the three paths side by side"))
+  images.append((gif, f"animated: {names[0]}, the three paths side by side"))
   ratio = lengths["geodesic"] / lengths["linear"]
   shorter = int(np.sum(ratio < 1.0))
   text = (
-      f"Paths between {len(starts)} pairs of test codes, each decoded at {s.num_frames} "
+      f"Paths between {len(names)} pairs of {what}, each decoded at {s.num_frames} "
       "evenly spaced points: the straight line (linear), spherical interpolation of "
       "the raw vectors (slerp), and the geodesic of the decoder's pull-back metric "
       f"({s.geodesic_points} points, {s.geodesic_steps} optimisation steps). The number "
       "right of each row is the path's decoded length: the sum of distances between "
       f"consecutive decoded images along the path resampled at {s.length_resolution} "
       f"points. The geodesic is shorter than the straight line for {shorter} of "
-      f"{len(starts)} pairs (geodesic / linear length {ratio.min():.3f}–{ratio.max():.3f}).")
+      f"{len(names)} pairs (geodesic / linear length {ratio.min():.3f}–{ratio.max():.3f}).")
+  if view.codes is None:
+    text += (" Codes of N(0, I) in many dimensions lie near the sphere of radius "
+             "sqrt(D); the middle of the straight line between two of them is nearer the "
+             "origin than almost every code the generator was trained on, which slerp "
+             "avoids (White, 2016). Paths between real test images are in the inversion section.")
   if view.run.conditional:
-    text += " This model is conditional: every path is decoded with the label of its start."
+    text += (" This model is conditional: every path is decoded with "
+             + ("the label of its start." if view.codes is not None else "one class label."))
   return {"text": text, "images": images, "table": rows}
 
 
 def arithmetic(ctx: Context) -> dict | None:
   """Class attribute vectors and analogies; style x class for a conditional model."""
   view, s = ctx.main, ctx.settings
+  if view.codes is None:
+    return None  # Class arithmetic needs encoded labelled examples.
   y = view.codes.labels
   if not view.is_image or y is None or np.unique(y).size < 2:
     return None
@@ -181,6 +214,8 @@ def traversals(ctx: Context) -> dict | None:
   view, s = ctx.main, ctx.settings
   if not view.is_image:
     return None
+  if view.codes is None:
+    return _generator_traversals(ctx)
   z, y = view.codes.codes, view.codes.labels
   label = None
   if view.run.conditional:
@@ -226,6 +261,54 @@ def traversals(ctx: Context) -> dict | None:
                f"along them: {active} of {z.shape[1]} dimensions are active (variance "
                "> 0.01, Burda et al. 2016). Inactive ones decode to the same image all "
                "along the row, so at most two of them are shown.")
+  if label is not None:
+    notes.append(f"This model is conditional: every traversal is decoded as class {label}.")
+  return {"text": "\n\n".join(notes), "images": images}
+
+
+def _generator_traversals(ctx: Context) -> dict:
+  """SeFa directions of the generator's first layer, and principal directions of the
+  codes of inverted test images (a run without an encoder)."""
+  view, s = ctx.main, ctx.settings
+  inv = inverted_split(view, s, key_for(ctx, INVERT_KEY))
+  label = None if inv.labels is None or not view.run.conditional else int(
+      np.bincount(inv.labels).argmax())
+  _, decode = view.decoder_for(label)
+  shape = inv.inputs.shape[1:]
+  images, notes = [], []
+
+  def grid(tr, name, caption):
+    pics = decode(tr.codes.reshape(-1, tr.codes.shape[-1]))
+    viz.traversal_grid(pics.reshape(*tr.codes.shape[:2], *shape), tr.row_labels, tr.values,
+                       value_fmt=tr.value_fmt, min_cell_px=_CELL_PX, path=ctx.path(name))
+    images.append((ctx.path(name), caption))
+
+  kernel = first_layer_kernel(view.run)
+  if kernel is not None:
+    base = np.asarray(view.run.sample_codes(key_for(ctx, SAMPLE_KEY), 1), np.float32)[0]
+    sefa = sefa_traversal(kernel, num=s.num_pca, steps=s.traversal_steps,
+                          sigmas=s.traversal_sigmas, base=base)
+    grid(sefa, "traversal_sefa.png", "SeFa directions of the generator's first layer, "
+                                     "from a random code")
+    notes.append(
+        f"SeFa (Shen & Zhou, 2021; latent_ops.sefa_directions): the unit directions n "
+        f"that change the generator's first Dense layer output most, the top "
+        f"eigenvectors of A Aᵀ for its kernel A [{kernel.shape[0]}, {kernel.shape[1]}] "
+        f"(the rows that multiply z). The percentage is each eigenvalue's share. For a "
+        f"linear first layer this is also what GANSpace's PCA of the first layer's "
+        f"activations finds for z ~ N(0, I). Each row moves one random code "
+        f"±{s.traversal_sigmas:g} prior standard deviations along a direction.")
+  if inv.num_examples >= 2:
+    pca, explained = pca_traversal(inv.codes, num=s.num_pca, steps=s.traversal_steps,
+                                   sigmas=s.traversal_sigmas)
+    grid(pca, "traversal_pca.png", "principal directions of the inverted test codes")
+    notes.append(
+        f"Principal directions (latent_ops.pca) of the codes of the {inv.num_examples} "
+        f"inverted test examples (see the inversion section): where real data vary in "
+        f"z. The top {len(pca.row_labels)} explain {100 * explained.sum():.0f}% of their "
+        f"variance; each row moves their mean ±{s.traversal_sigmas:g} standard "
+        "deviations along one. Random codes would give no directions: the prior is "
+        "isotropic.")
   if label is not None:
     notes.append(f"This model is conditional: every traversal is decoded as class {label}.")
   return {"text": "\n\n".join(notes), "images": images}

@@ -7,9 +7,13 @@
 Pictures are written to ``<workdir>/explore/`` (PNG, and one GIF) and linked from
 ``<workdir>/report.html`` by relative paths, or embedded with ``embed_images=True``.
 Sections, in order, each left out when it does not apply to the run: model and
-training; evaluation metrics; samples; reconstructions; interpolations; arithmetic
-and attribute directions; traversals; latent scatter and clusters; geometry (a 2-D
-latent space: the run's own, or the companion run's).
+training; evaluation metrics; samples; mode coverage (``toy2d`` data); reconstructions
+(runs with an encoder); inversion of test images (runs without one: GANs);
+interpolations; arithmetic and attribute directions; traversals; latent scatter and
+clusters; geometry (a 2-D latent space: the run's own, or the companion run's).
+Sections about encoded test codes are left out for a GAN; its interpolations are
+between random codes, its traversals follow SeFa directions and the principal
+directions of inverted test codes.
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ from collections.abc import Callable
 import jax
 
 from latentjax import viz
-from latentjax.explore import _latent_sections, _run_sections, _space_sections
+from latentjax.explore import (
+    _generator_sections,
+    _latent_sections,
+    _run_sections,
+    _space_sections,
+)
 from latentjax.explore._codes import label_key_of
 from latentjax.explore._context import Context, run_label, view_run
 from latentjax.explore._settings import ExploreSettings
@@ -36,7 +45,9 @@ SECTIONS = (
     ("Model and training", _run_sections.model_and_training),
     ("Evaluation metrics", _run_sections.evaluation_metrics),
     ("Samples", _run_sections.samples),
+    ("Mode coverage", _generator_sections.mode_coverage),
     ("Reconstructions", _run_sections.reconstructions),
+    ("Inversion of test images", _generator_sections.inversion),
     ("Interpolations: linear, spherical and geodesic", _latent_sections.interpolations),
     ("Arithmetic and attribute directions", _latent_sections.arithmetic),
     ("Traversals", _latent_sections.traversals),
@@ -95,8 +106,11 @@ def build_report(workdir: str, *, companion_workdir: str | None = None,
   out_dir.mkdir(parents=True, exist_ok=True)
   ctx = Context(main=main, companion=companion, settings=settings, out_dir=out_dir,
                 key=jax.random.PRNGKey(settings.seed))
-  say(f"encoded {main.codes.num_examples} {main.codes.split!r} examples "
-      f"({time.perf_counter() - t0:.1f}s)")
+  if main.codes is not None:
+    say(f"encoded {main.codes.num_examples} {main.codes.split!r} examples "
+        f"({time.perf_counter() - t0:.1f}s)")
+  else:
+    say(f"loaded the {main.label} without an encoder ({time.perf_counter() - t0:.1f}s)")
 
   cfg = run.exp.cfg
   labelled = "labelled" if label_key_of(run) else "unlabelled"

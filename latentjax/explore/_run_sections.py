@@ -16,7 +16,9 @@ from latentjax import viz
 from latentjax.explore._context import SAMPLE_KEY, Context, RunView, key_for
 from latentjax.explore._summary import metrics_table, run_summary, training_history
 
-_CURVES = ("loss", "recon_nll", "kl", "grad_norm", "mse")  # Training curves shown, in order.
+# Training curves shown, in order (the GAN losses replace the likelihood terms there).
+_CURVES = ("loss", "recon_nll", "kl", "grad_norm", "mse", "d_loss", "g_loss", "d_real",
+           "d_fake")
 
 
 def _views(ctx: Context) -> list[RunView]:
@@ -48,7 +50,8 @@ def model_and_training(ctx: Context) -> dict | None:
     if not history:
       continue
     name = "loss_curves.png" if v is ctx.main else "loss_curves_companion.png"
-    shown = [k for k in history if k.split("/", 1)[1] in _CURVES or k.startswith("eval/")]
+    curves = _CURVES if v.has_encoder else _CURVES[5:]  # "loss" of a GAN is d_loss again.
+    shown = [k for k in history if k.split("/", 1)[1] in curves or k.startswith("eval/")]
     shown.sort(key=lambda k: (_CURVES.index(k.split("/", 1)[1])
                               if k.split("/", 1)[1] in _CURVES else len(_CURVES), k))
     viz.loss_curves(history, metrics=shown or None, smoothing=0.6,
@@ -57,6 +60,11 @@ def model_and_training(ctx: Context) -> dict | None:
                                    "(raw faint, smoothed solid)"))
   text = (f"The {ctx.main.label} was trained on {ctx.main.run.exp.cfg.data.name} for "
           f"{ctx.main.run.step:,} steps.")
+  if not ctx.main.has_encoder:
+    text += (" A step is objective.n_critic discriminator updates and one generator "
+             "update; the curves are the discriminator's loss d_loss (penalties left out), "
+             "the generator's g_loss, and the discriminator's mean logits on real (d_real) "
+             "and generated (d_fake) examples.")
   if ctx.companion is not None:
     comp = ctx.companion.run
     text += (f" A companion {comp.exp.family.upper()} with a 2-D latent space, trained on "
@@ -77,6 +85,19 @@ def evaluation_metrics(ctx: Context) -> dict | None:
   if not any(v.run.exp.is_variational for v in _views(ctx)):
     text = ("From metrics.json, written by the evaluation on the test split: the "
             "reconstruction negative log-likelihood and mean squared error (lower is better).")
+  if not ctx.main.has_encoder:
+    text = ("From metrics.json, written by the evaluation of the generator (EMA parameters "
+            "when eval.use_ema). ")
+    if ctx.main.metrics and "modes_covered" in ctx.main.metrics:
+      text += ("Mode coverage of its samples (metrics.mode_coverage): a sample is high "
+               "quality within 3 standard deviations of the nearest mode centre, a mode is "
+               "covered when a high-quality sample is nearest to it, and the reverse KL "
+               "compares the histogram of high-quality samples over the modes with the "
+               "uniform one (lower is better; empty without any high-quality sample).")
+    else:
+      text += ("First and second moments of its samples against the test split; a "
+               "collapsed generator has a small per-pixel standard deviation across "
+               "samples. These are statistics of the samples, not likelihoods.")
   return {"text": text, "table": rows}
 
 
@@ -91,7 +112,8 @@ def samples(ctx: Context) -> dict | None:
   if not view.is_image:
     return None
   run = view.run
-  source = "the prior N(0, I)" if run.exp.is_variational else "a Gaussian fitted to the codes"
+  source = ("the prior N(0, I)" if run.exp.is_variational or not view.has_encoder
+            else "a Gaussian fitted to the codes")
   path = _existing(view, "samples.png")
   if path is None:
     try:
@@ -108,6 +130,9 @@ def samples(ctx: Context) -> dict | None:
       viz.image_grid(view.decode(z), path=ctx.path("samples.png"))
     path = ctx.path("samples.png")
   text = f"Decoded means of codes drawn from {source}."
+  if not view.has_encoder:
+    params = "EMA parameters" if run.exp.cfg.eval.use_ema else "raw parameters"
+    text = f"Generator samples ({params}) of codes drawn from {source}."
   if run.conditional:
     text += " One row per class, with the same codes in every row: one style, every class."
   return {"text": text, "images": [(path, f"samples of the {view.label}")]}
@@ -116,8 +141,8 @@ def samples(ctx: Context) -> dict | None:
 def reconstructions(ctx: Context) -> dict | None:
   """Test examples next to the decoded means of their codes."""
   view = ctx.main
-  if not view.is_image:
-    return None
+  if not view.is_image or view.codes is None:
+    return None  # Without an encoder, see the inversion section.
   path = _existing(view, "reconstructions.png")
   if path is None:
     n = min(16, view.codes.num_examples)

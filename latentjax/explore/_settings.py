@@ -52,7 +52,14 @@ class ExploreSettings:
     tsne_max_iter: t-SNE optimisation steps (>= 250).
     tsne_max_points: t-SNE embeds at most this many codes (exact gradient, O(N^2)).
     kmeans_iters: Lloyd iterations of `latent_ops.kmeans`.
-    seed: seeds pair choice, k-means, t-SNE and samples.
+    num_inversions: test images inverted through a generator (runs without an
+      encoder): their reconstructions, the PCA of their codes, real-image paths.
+    inversion_steps: Adam steps of `latent_ops.invert` per start.
+    inversion_restarts: random starts per image of `latent_ops.invert`.
+    inverse_encoder_steps: training steps of the inverse encoder for the hybrid
+      inversion (`latent_ops.fit_inverse_encoder`); 0 leaves the hybrid out.
+    coverage_samples: generated points scored against the true modes (``toy2d``).
+    seed: seeds pair choice, k-means, t-SNE, samples and inversions.
   """
 
   num_examples: int = 0
@@ -74,6 +81,11 @@ class ExploreSettings:
   tsne_max_iter: int = 1000
   tsne_max_points: int = 600
   kmeans_iters: int = 100
+  num_inversions: int = 16
+  inversion_steps: int = 300
+  inversion_restarts: int = 4
+  inverse_encoder_steps: int = 1500
+  coverage_samples: int = 2500
   seed: int = 0
 
   def __post_init__(self):
@@ -82,7 +94,8 @@ class ExploreSettings:
         "geodesic_points": 3, "geodesic_steps": 0, "gif_frames": 2, "num_pca": 1,
         "num_dims": 1, "traversal_steps": 2, "num_analogies": 1, "grid_size": 4,
         "num_geodesics": 1, "tsne_max_iter": 250, "tsne_max_points": 3,
-        "kmeans_iters": 1,
+        "kmeans_iters": 1, "num_inversions": 2, "inversion_steps": 1,
+        "inversion_restarts": 1, "inverse_encoder_steps": 0, "coverage_samples": 1,
     }
     for name, low in at_least.items():
       value = getattr(self, name)
@@ -105,7 +118,9 @@ class ExploreSettings:
     base = dict(num_examples=120, num_pairs=2, num_frames=6, length_resolution=64,
                 geodesic_points=12, geodesic_steps=60, gif_frames=8, num_pca=2, num_dims=4,
                 traversal_steps=5, num_analogies=2, attribute_scales=(0.0, 1.0, 2.0),
-                grid_size=16, num_geodesics=2, tsne=True, tsne_max_iter=250, kmeans_iters=20)
+                grid_size=16, num_geodesics=2, tsne=True, tsne_max_iter=250, kmeans_iters=20,
+                num_inversions=6, inversion_steps=80, inversion_restarts=1,
+                inverse_encoder_steps=150, coverage_samples=600)
     base.update(overrides)
     return cls(**base)
 

@@ -18,7 +18,6 @@ from latentjax.explore._paths import decoded_lengths, interpolation_paths, path_
 _MANIFOLD_SIDE = 15  # Decoded images per side of the 2-D latent grid picture.
 
 
-
 def _class_names(view: RunView) -> list[str] | None:
   n = view.run.exp.spec.num_classes
   return [str(k) for k in range(n)] if n else None
@@ -32,6 +31,8 @@ def _num_clusters(view: RunView) -> int:
 def scatter_and_clusters(ctx: Context) -> dict | None:
   """The test codes in 2-D (PCA, t-SNE), coloured by label, with k-means clusters."""
   s = ctx.settings
+  if ctx.main.codes is None:
+    return None  # No encoded test codes to scatter (a run without an encoder).
   views = [v for v in (ctx.main, ctx.companion) if v is not None]
   rows: dict[str, dict] = {}
   images = []
@@ -79,7 +80,8 @@ def scatter_and_clusters(ctx: Context) -> dict | None:
 
 def _geometry_view(ctx: Context) -> RunView | None:
   for view in (ctx.main, ctx.companion):
-    if view is not None and view.codes.latent_dim == 2 and not view.run.conditional:
+    if (view is not None and view.codes is not None and view.codes.latent_dim == 2
+        and not view.run.conditional):
       return view
   return None
 

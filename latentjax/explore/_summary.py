@@ -28,6 +28,20 @@ _METRIC_ROWS = (
     ("num_examples", "test examples"),
     ("iwae_num_samples", "IWAE samples k"),
     ("likelihood", "likelihood"),
+    ("modes_covered", "modes covered (at least one high-quality sample nearest)"),
+    ("num_modes", "modes of the mixture"),
+    ("high_quality_fraction", "high-quality samples (within 3σ of a mode centre)"),
+    ("reverse_kl", "reverse KL of the mode histogram to uniform (nats, lower is better)"),
+    ("sample_mean", "mean pixel of the samples"),
+    ("data_mean", "mean pixel of the test images"),
+    ("sample_std", "pixel standard deviation of the samples"),
+    ("data_std", "pixel standard deviation of the test images"),
+    ("mean_image_sq_distance", "squared distance of the mean images (per pixel)"),
+    ("sample_pixel_std", "per-pixel standard deviation across samples"),
+    ("data_pixel_std", "per-pixel standard deviation across test images"),
+    ("num_samples", "generated samples"),
+    ("gan_loss", "GAN loss"),
+    ("ema", "EMA generator"),
     ("step", "checkpoint step"),
 )
 _NOT_PLOTTED = ("steps_per_sec",)
@@ -72,14 +86,22 @@ def run_summary(run) -> dict[str, object]:
       "parameters": f"{parameter_count(run.state.params):,}",
       "dataset": f"{d.name} (input {tuple(run.exp.spec.input_shape)}, "
                  f"train split {run.exp.train_split!r}, test split {run.exp.eval_split!r})",
-      "likelihood": cfg.objective.likelihood
-                    + (" on dynamically binarised images" if cfg.objective.binarize else ""),
   }
+  if run.family.has_encoder:
+    out["likelihood"] = (cfg.objective.likelihood
+                         + (" on dynamically binarised images" if cfg.objective.binarize else ""))
+  else:
+    nets = run.state.params
+    out["parameters"] = ", ".join(f"{k} {parameter_count(p):,}" for k, p in nets.items())
+    out["GAN loss"] = (f"{cfg.objective.gan_loss}, {cfg.objective.n_critic} discriminator "
+                       "update(s) per step")
   if run.exp.is_variational:
     out["β (KL weight)"] = cfg.objective.beta
   out.update({
       "training steps": f"{run.step:,} of {t.num_steps:,} (batch {d.batch_size})",
-      "optimizer": f"{o.name}, learning rate {o.learning_rate:g}, {o.schedule} schedule",
+      "optimizer": f"{o.name}, learning rate {o.learning_rate:g}, {o.schedule} schedule"
+                   + ("" if run.family.has_encoder or not o.d_learning_rate
+                      else f" (discriminator {o.d_learning_rate:g})"),
       "evaluated with": "EMA parameters" if cfg.eval.use_ema else "raw parameters",
       "seed": cfg.seed,
   })
