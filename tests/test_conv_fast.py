@@ -281,7 +281,7 @@ def test_matmul_formulations_of_the_transpose_and_weight_gradient(kind, monkeypa
 
 @pytest.mark.parametrize("formulation", [
     {"conv": "s2d", "conv_t": "s2d"}, {"conv": "matmul", "conv_t": "xla"},
-    {"conv": "s2d", "conv_t": "matmul"}])
+    {"conv": "s2d", "conv_t": "matmul"}], ids=["s2d", "default", "s2d-matmul"])
 @pytest.mark.parametrize("shape, kernel, strides, padding", [
     ((2, 8, 8, 3), (4, 4), (2, 2), "SAME"),
     ((2, 7, 9, 3), (4, 2), (2, 2), "SAME"),
@@ -311,8 +311,10 @@ def test_space_to_depth_formulations_match_lax(formulation, shape, kernel, strid
       _values_and_grads(conv_t(lax.conv_transpose), y, kt, key), jnp.float32)
 
 
-def test_space_to_depth_leaves_no_strided_or_dilated_convolution_in_the_transpose():
-  # A 4x4 stride-2 transposed convolution runs as one matmul and shifted adds.
+def test_space_to_depth_leaves_no_strided_or_dilated_convolution_in_the_transpose(
+    monkeypatch):
+  # With "s2d", a 4x4 stride-2 transposed convolution runs as one matmul and shifted adds.
+  monkeypatch.setitem(_conv._FORMULATION, "conv_t", "s2d")
   y, w = jnp.ones((2, 4, 4, 16)), jnp.ones((4, 4, 16, 8))
   jaxpr = str(jax.make_jaxpr(lambda y, w: models.conv_transpose_fast(
       y, w, (2, 2), "SAME", dimension_numbers=DN))(y, w))

@@ -170,15 +170,16 @@ def _col2im(cols: Array, kernel, strides, hp_wp, dtype) -> Array:
 
 
 # Which formulation each map uses (measured on XLA:CPU with ``configs/bench_convlayers.py``,
-# the convvae32 and dcgan32 steps): XLA's strided convolution and its weight gradient are
-# the fastest once the image has a few channels; for thin inputs (RGB images) the
-# space-to-depth patches-and-matmul forward wins ("s2d"; "matmul" is plain im2col). The
-# transpose A^T — every input gradient and every transposed convolution's forward — is
-# fastest as a matmul followed by the stride-1 col2im of the space-to-depth form ("s2d",
-# where the kernel divides by the stride); elsewhere XLA's ("xla") or the strided col2im
-# ("matmul"). The matmul weight gradient was slower; all stay selectable here.
+# the convvae32 and dcgan32 steps): XLA's strided convolution and its own input and weight
+# gradients are fast once the image has a few channels; the patches-and-matmul forward
+# wins for thin inputs (RGB images, RGB outputs). The alternatives stay selectable here:
+# "s2d" — the space-to-depth forms above, the thin forward as s2d patches x matmul and the
+# transpose as matmul + stride-1 col2im + depth-to-space (faster for single layers, up to
+# 1.2-2.4x for the transpose, but slower in the whole convvae32 step: 285 against 361
+# examples/s, alternating windows) — and the strided col2im ("matmul") for the transpose
+# and the patches matmul for the weight gradient, also slower end to end.
 _MATMUL_BELOW_CHANNELS = 16
-_FORMULATION = {"conv": "s2d", "conv_t": "s2d", "dw": "xla"}
+_FORMULATION = {"conv": "matmul", "conv_t": "xla", "dw": "xla"}
 
 
 def _conv_impl(x, w, strides, pads, precision):
