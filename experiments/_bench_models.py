@@ -104,16 +104,83 @@ def _convvae32_step(config, conv_impl):
   batch = {"image": jax.random.uniform(key, (config.batch_size, *shape))}
   step = jax.jit(training.make_train_step(loss_fn, ema_decay=0.0), donate_argnums=0)
 
+  compiled, state, compile_s, xla_flops = compile_and_warm(
+      step, state, (batch, key), config.timing.warmup_steps)
+  return compiled, state, batch, key, num_params, compile_s, xla_flops
+
+
+def compare_conv_impls(config, make_run, model_flops: float, head: dict) -> dict:
+  """Times one compiled step per implementation in ``config.conv_impls``, alternately.
+
+  Args:
+    config: a workload config with ``batch_size``, ``conv_impls`` and ``timing``
+      (``num_windows`` windows of ``window_steps`` steps each).
+    make_run: ``make_run(config, impl) -> (compiled, state, args, compile_s, xla_flops)``,
+      warmed up, with ``compiled(state, *args) -> (state, metrics)``.
+    model_flops: model FLOPs of one step (BENCHMARKS.md's count).
+    head: figures to report first (batch size, parameters, ...); read after
+      every ``make_run``, which may add to it.
+
+  Returns:
+    ``head`` plus examples/s (median and best window), compile seconds, XLA's FLOPs and
+    achieved GFLOP/s; unsuffixed with one implementation, else suffixed by each and
+    ``<last>_over_<first>`` for the speed ratio.
+
+  Raises:
+    ValueError: if ``conv_impls`` names one implementation twice.
+  """
+  import jax
+
+  from latentjax import models
+
+  t = config.timing
+  impls = [models.resolve_conv_impl(i) for i in config.conv_impls]
+  if len(set(impls)) != len(impls):
+    raise ValueError(f"`conv_impls` {tuple(config.conv_impls)} name one implementation twice")
+  runs = {impl: list(make_run(config, impl)) for impl in impls}
+  rates = {impl: [] for impl in impls}
+  for _ in range(t.num_windows):
+    for impl, run in runs.items():
+      compiled, state, args = run[:3]
+      begin = time.perf_counter()
+      for _ in range(t.window_steps):
+        state, metrics = compiled(state, *args)
+      jax.block_until_ready((state, metrics))
+      rates[impl].append(t.window_steps * config.batch_size / (time.perf_counter() - begin))
+      run[1] = state
+  out = dict(head)
+  out["model_gflop_per_step"] = model_flops / 1e9
+  for impl in impls:
+    suffix = "" if len(impls) == 1 else f"_{impl}"
+    examples_per_s = float(np.median(rates[impl]))
+    out[f"examples_per_s{suffix}"] = examples_per_s
+    out[f"examples_per_s_best{suffix}"] = float(np.max(rates[impl]))
+    out[f"compile_s{suffix}"] = runs[impl][3]
+    out[f"xla_gflop_per_step{suffix}"] = runs[impl][4] / 1e9
+    out[f"achieved_gflops{suffix}"] = model_flops * examples_per_s / config.batch_size / 1e9
+  if len(impls) == 1:
+    out["conv_impl"] = impls[0]
+  else:
+    first, last = impls[0], impls[-1]
+    out[f"{last}_over_{first}"] = out[f"examples_per_s_{last}"] / out[f"examples_per_s_{first}"]
+  out["peak_host_memory_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+  return out
+
+
+def compile_and_warm(step, state, args, warmup_steps: int):
+  """``(compiled, state, compile_s, xla_flops)`` of a jitted ``step(state, *args)``."""
+  import jax
+
   start = time.perf_counter()
-  compiled = step.lower(state, batch, key).compile()
+  compiled = step.lower(state, *args).compile()
   compile_s = time.perf_counter() - start
   cost = compiled.cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   xla_flops = float(cost.get("flops", float("nan"))) if cost else float("nan")
-  for _ in range(config.timing.warmup_steps):
-    state, _ = compiled(state, batch, key)
+  for _ in range(warmup_steps):
+    state, _ = compiled(state, *args)
   jax.block_until_ready(state)
-  return compiled, state, batch, key, num_params, compile_s, xla_flops
+  return compiled, state, compile_s, xla_flops
 
 
 def convvae32_workload(config) -> dict:
@@ -124,43 +191,15 @@ def convvae32_workload(config) -> dict:
   one implementation the figures are unsuffixed; with several, each is suffixed by the
   implementation and ``<last>_over_<first>`` gives the speed ratio.
   """
-  import jax
+  head = {"batch_size": config.batch_size}
 
-  from latentjax import models
+  def make_run(config, impl):
+    compiled, state, batch, key, num_params, compile_s, xla_flops = _convvae32_step(
+        config, impl)
+    head.setdefault("parameters", int(num_params))
+    return compiled, state, (batch, key), compile_s, xla_flops
 
-  t = config.timing
-  impls = [models.resolve_conv_impl(i) for i in config.conv_impls]
-  if len(set(impls)) != len(impls):
-    raise ValueError(f"`conv_impls` {tuple(config.conv_impls)} name one implementation twice")
-  runs = {impl: list(_convvae32_step(config, impl)) for impl in impls}
-  rates = {impl: [] for impl in impls}
-  for _ in range(t.num_windows):
-    for impl, run in runs.items():
-      compiled, state, batch, key = run[:4]
-      begin = time.perf_counter()
-      for _ in range(t.window_steps):
-        state, metrics = compiled(state, batch, key)
-      jax.block_until_ready((state, metrics))
-      rates[impl].append(t.window_steps * config.batch_size / (time.perf_counter() - begin))
-      run[1] = state
-  model_flops = convvae32_model_flops(config)
-  out = {"batch_size": config.batch_size, "parameters": int(runs[impls[0]][4]),
-         "model_gflop_per_step": model_flops / 1e9}
-  for impl in impls:
-    suffix = "" if len(impls) == 1 else f"_{impl}"
-    examples_per_s = float(np.median(rates[impl]))
-    out[f"examples_per_s{suffix}"] = examples_per_s
-    out[f"examples_per_s_best{suffix}"] = float(np.max(rates[impl]))
-    out[f"compile_s{suffix}"] = runs[impl][5]
-    out[f"xla_gflop_per_step{suffix}"] = runs[impl][6] / 1e9
-    out[f"achieved_gflops{suffix}"] = model_flops * examples_per_s / config.batch_size / 1e9
-  if len(impls) == 1:
-    out["conv_impl"] = impls[0]
-  else:
-    first, last = impls[0], impls[-1]
-    out[f"{last}_over_{first}"] = out[f"examples_per_s_{last}"] / out[f"examples_per_s_{first}"]
-  out["peak_host_memory_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-  return out
+  return compare_conv_impls(config, make_run, convvae32_model_flops(config), head)
 
 
 def pipeline_workload(config) -> dict:

@@ -1,8 +1,9 @@
-"""The convvae32 and pipeline benchmark workloads: checksums against BENCHMARKS.md."""
+"""The convvae32, dcgan32 and pipeline benchmark workloads: checksums against BENCHMARKS.md."""
 
+import numpy as np
 import pytest
 
-from experiments import _bench_models, benchmark
+from experiments import _bench_gan, _bench_models, benchmark
 
 
 def test_convvae32_model_flops_and_parameters_match_benchmarks_md():
@@ -58,3 +59,76 @@ def test_unknown_conv_impl_lists_the_valid_ones():
     benchmark.run_workloads(["convlayers"], smoke=True, conv_impls=["xla", "cudnn"])
   with pytest.raises(ValueError, match="twice"):
     benchmark.run_workloads(["convlayers"], smoke=True, conv_impls=["fast", "fast"])
+
+
+def test_dcgan32_model_flops_and_parameters_match_benchmarks_md():
+  checks = _bench_gan.dcgan32_checksums(benchmark.load_config("dcgan32"))
+  assert checks["parameters_g"] == 1_195_587  # BENCHMARKS.md checksums
+  assert checks["parameters_d"] == 662_977
+  assert checks["parameters"] == 1_858_564
+  assert checks["model_gflop_per_step"] == pytest.approx(49.33, abs=5e-3)
+
+
+def test_dcgan32_forward_macs_counts_each_layer_of_both_networks():
+  g, d = _bench_gan.dcgan32_forward_macs(128, (32, 32, 3), (256, 128, 64), (64, 128, 256))
+  assert g == [128 * 4 * 4 * 256, 4 * 4 * 16 * 256 * 128, 8 * 8 * 16 * 128 * 64,
+               16 * 16 * 16 * 64 * 3]
+  assert d == [16 * 16 * 16 * 3 * 64, 8 * 8 * 16 * 64 * 128, 4 * 4 * 16 * 128 * 256,
+               4 * 4 * 256]
+
+
+def test_dcgan32_step_is_a_d_update_then_a_g_update_through_the_new_d():
+  # The step's single-G-forward formulation against the plain one: D's gradient on
+  # (real, detached fake), then G's gradient of L_G(D'(G(z))) under the updated D'.
+  import jax
+  import optax
+
+  from latentjax import objectives
+
+  config = benchmark.load_config("dcgan32", smoke=True)
+  gen, disc = _bench_gan._models(config)
+  g_vars, d_vars = _bench_gan._init(config, gen, disc, jax.random.PRNGKey(3))
+  # SGD, not Adam: Adam's first step is sign(gradient), which turns the round-off-sized
+  # gradients of the biases ahead of BatchNorm (zero in exact arithmetic) into +-lr.
+  tx = optax.sgd(0.1)
+  loss = objectives.get_gan_loss("non_saturating")
+  state = {"g_params": g_vars["params"], "g_stats": g_vars["batch_stats"],
+           "d_params": d_vars["params"], "g_opt": tx.init(g_vars["params"]),
+           "d_opt": tx.init(d_vars["params"]), "key": jax.random.PRNGKey(4)}
+  real = jax.random.uniform(jax.random.PRNGKey(5), (4, 32, 32, 3), minval=-1.0, maxval=1.0)
+  new, metrics = jax.jit(_bench_gan.make_dcgan_step(gen, disc, loss, tx, tx, 128))(state, real)
+
+  z = jax.random.normal(jax.random.split(state["key"])[1], (4, 128))
+  g_apply = lambda p: gen.apply({"params": p, "batch_stats": g_vars["batch_stats"]}, z,
+                                train=True, mutable=["batch_stats"])
+  fake, stats = g_apply(g_vars["params"])
+  d_loss_fn = lambda p: loss.d_loss(disc.apply({"params": p}, real, train=True),
+                                    disc.apply({"params": p}, fake, train=True))
+  d_updates, _ = tx.update(jax.grad(d_loss_fn)(d_vars["params"]), state["d_opt"],
+                           d_vars["params"])
+  d_params = optax.apply_updates(d_vars["params"], d_updates)
+  g_loss_fn = lambda p: loss.g_loss(disc.apply({"params": d_params}, g_apply(p)[0],
+                                               train=True))
+  g_updates, _ = tx.update(jax.grad(g_loss_fn)(g_vars["params"]), state["g_opt"],
+                           g_vars["params"])
+  g_params = optax.apply_updates(g_vars["params"], g_updates)
+  close = lambda a, b: jax.tree.all(jax.tree.map(
+      lambda u, v: bool(np.allclose(u, v, rtol=1e-5, atol=1e-6)), a, b))
+  assert close(new["d_params"], d_params) and close(new["g_params"], g_params)
+  assert close(new["g_stats"], stats["batch_stats"])
+  assert not close(new["g_stats"], g_vars["batch_stats"])  # BatchNorm's averages moved
+  assert np.isfinite(float(metrics["d_loss"])) and np.isfinite(float(metrics["g_loss"]))
+
+
+def test_dcgan32_smoke_reports_each_conv_impl_side_by_side():
+  results = benchmark.run_workloads(["dcgan32"], smoke=True, conv_impls=["xla", "fast"])
+  gan = results["workloads"]["dcgan32"]
+  assert (gan["parameters_g"], gan["parameters_d"]) == (1_195_587, 662_977)
+  assert gan["parameters"] == 1_858_564
+  assert gan["model_gflop_per_step"] == pytest.approx(49.33 * 4 / 128, rel=1e-3)
+  for impl in ("xla", "fast"):
+    assert gan[f"examples_per_s_{impl}"] > 0 and gan[f"compile_s_{impl}"] > 0
+    assert gan[f"examples_per_s_best_{impl}"] >= gan[f"examples_per_s_{impl}"]
+    assert 0 < gan[f"fraction_of_matmul_peak_{impl}"]
+  assert gan["fast_over_xla"] == pytest.approx(
+      gan["examples_per_s_fast"] / gan["examples_per_s_xla"])

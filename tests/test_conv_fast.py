@@ -277,3 +277,45 @@ def test_matmul_formulations_of_the_transpose_and_weight_gradient(kind, monkeypa
   key = jax.random.PRNGKey(0)
   _assert_same(jax.jit(lambda a, b: _values_and_grads(fast, a, b, key))(x, w),
                _values_and_grads(ref, x, w, key), jnp.float32)
+
+
+@pytest.mark.parametrize("formulation", [
+    {"conv": "s2d", "conv_t": "s2d"}, {"conv": "matmul", "conv_t": "xla"},
+    {"conv": "s2d", "conv_t": "matmul"}], ids=["s2d", "default", "s2d-matmul"])
+@pytest.mark.parametrize("shape, kernel, strides, padding", [
+    ((2, 8, 8, 3), (4, 4), (2, 2), "SAME"),
+    ((2, 7, 9, 3), (4, 2), (2, 2), "SAME"),
+    ((1, 9, 6, 1), (4, 4), (2, 1), "VALID"),
+    ((3, 6, 7, 3), (2, 4), (2, 2), ((-1, 2), (3, 0))),
+    ((2, 5, 5, 16), (4, 4), (2, 2), ((2, 1), (0, 3))),
+])
+def test_space_to_depth_formulations_match_lax(formulation, shape, kernel, strides, padding,
+                                               monkeypatch):
+  # The stride-1 form of a strided convolution over its space-to-depth image, for the
+  # forward (thin inputs) and the transpose, against lax and the other formulations,
+  # with odd sizes, one stride-1 dimension and negative or uneven padding.
+  for name, value in formulation.items():
+    monkeypatch.setitem(_conv._FORMULATION, name, value)
+  x, w = _inputs(*shape, 5, *kernel, jnp.float32)
+  conv = lambda f: lambda a, b: f(a, b, strides, padding, dimension_numbers=DN)
+  key = jax.random.PRNGKey(1)
+  _assert_same(jax.jit(lambda a, b: _values_and_grads(
+      conv(models.conv_general_dilated_fast), a, b, key))(x, w),
+      _values_and_grads(conv(lax.conv_general_dilated), x, w, key), jnp.float32)
+  y = jax.random.normal(key, (shape[0], 4, 3, shape[3]))
+  kt = jax.random.normal(key, (*kernel, shape[3], 5)) / 8
+  tpad = padding if isinstance(padding, str) else ((1, 2), (2, 1))
+  conv_t = lambda f: lambda a, b: f(a, b, strides, tpad, dimension_numbers=DN)
+  _assert_same(jax.jit(lambda a, b: _values_and_grads(
+      conv_t(models.conv_transpose_fast), a, b, key))(y, kt),
+      _values_and_grads(conv_t(lax.conv_transpose), y, kt, key), jnp.float32)
+
+
+def test_space_to_depth_leaves_no_strided_or_dilated_convolution_in_the_transpose(
+    monkeypatch):
+  # With "s2d", a 4x4 stride-2 transposed convolution runs as one matmul and shifted adds.
+  monkeypatch.setitem(_conv._FORMULATION, "conv_t", "s2d")
+  y, w = jnp.ones((2, 4, 4, 16)), jnp.ones((4, 4, 16, 8))
+  jaxpr = str(jax.make_jaxpr(lambda y, w: models.conv_transpose_fast(
+      y, w, (2, 2), "SAME", dimension_numbers=DN))(y, w))
+  assert "dot_general" in jaxpr and "conv_general_dilated" not in jaxpr

@@ -111,35 +111,54 @@ def _xla_conv(x, w, strides, pads, precision):
                                   precision=precision)
 
 
-# Which formulation each map uses (measured on XLA:CPU with ``configs/bench_convlayers.py``
-# and the convvae32 step): XLA's strided convolution and its own input and weight
-# gradients are fast once the image has a few channels; the patches-and-matmul forward
-# wins for thin inputs (RGB images, RGB outputs). The matmul forms of A^T (col2im) and of
-# the weight gradient were slower end to end; they stay selectable in ``_FORMULATION``.
-_MATMUL_BELOW_CHANNELS = 16
+# Space-to-depth. A stride-s convolution with a kernel divisible by s (4x4 at stride 2) is a
+# stride-1 convolution, with a kernel s times smaller per dimension and s*s times the
+# channels, of the image's space-to-depth rearrangement: x padded to the rows and columns
+# the output reads, each s x s block of pixels stacked into channels. Its transpose is
+# then a stride-1 col2im (shifted adds, no interleaving) followed by depth-to-space.
 
 
-def _conv_impl(x, w, strides, pads, precision):
-  kh, kw, c, o = w.shape
-  if c >= _MATMUL_BELOW_CHANNELS:
-    return _xla_conv(x, w, strides, pads, precision)
-  p = _patches(x, (kh, kw), strides, pads)
-  return _matmul(p, w.reshape(kh * kw * c, o), ((3,), (0,)), precision, x.dtype)
+def _s2d_pads(in_hw, kernel, strides, pads):
+  """Padding of x to the s * (out + k/s - 1) rows/columns the phases need, or None."""
+  if max(strides) != 2 or any(k % s for k, s in zip(kernel, strides, strict=True)):
+    return None
+  out = []
+  for n, k, s, (lo, hi) in zip(in_hw, kernel, strides, pads, strict=True):
+    length = s * (_out_size(n, k, s, lo, hi) + k // s - 1)
+    out.append((lo, length - n - lo))
+  return tuple(out)
 
 
-def _conv_t_impl(y, w, strides, pads, in_hw, precision):
-  kh, kw, c, o = w.shape
-  if _FORMULATION["conv_t"] == "xla":
-    x_aval = jax.ShapeDtypeStruct((y.shape[0], *in_hw, c), y.dtype)
-    return jax.linear_transpose(lambda x: _xla_conv(x, w, strides, pads, precision),
-                                x_aval)(y)[0]
+def _space_to_depth(x: Array, strides) -> Array:
+  b, h, w, c = x.shape
   sh, sw = strides
-  b, ho, wo, _ = y.shape
-  cols = _matmul(y, w.reshape(kh * kw * c, o), ((3,), (1,)), precision, y.dtype)
-  cols = cols.reshape(b, ho, wo, kh, kw, c)
-  hp = in_hw[0] + pads[0][0] + pads[0][1]
-  wp = in_hw[1] + pads[1][0] + pads[1][1]
-  zero = jnp.zeros((), y.dtype)
+  x = x.reshape(b, h // sh, sh, w // sw, sw, c).transpose(0, 1, 3, 2, 4, 5)
+  return x.reshape(b, h // sh, w // sw, sh * sw * c)
+
+
+def _depth_to_space(z: Array, strides, c: int) -> Array:
+  b, h, w, _ = z.shape
+  sh, sw = strides
+  z = z.reshape(b, h, w, sh, sw, c).transpose(0, 1, 3, 2, 4, 5)
+  return z.reshape(b, h * sh, w * sw, c)
+
+
+def _s2d_kernel(w: Array, strides) -> Array:
+  """[kh, kw, C, O] -> [kh / sh, kw / sw, sh * sw * C, O], channels in s2d order."""
+  kh, kw, c, o = w.shape
+  sh, sw = strides
+  w = w.reshape(kh // sh, sh, kw // sw, sw, c, o).transpose(0, 2, 1, 3, 4, 5)
+  return w.reshape(kh // sh, kw // sw, sh * sw * c, o)
+
+
+def _col2im(cols: Array, kernel, strides, hp_wp, dtype) -> Array:
+  """Adjoint of ``_patches`` on an already padded [B, hp, wp, C] image (no padding)."""
+  kh, kw = kernel
+  sh, sw = strides
+  b, ho, wo, _ = cols.shape
+  cols = cols.reshape(b, ho, wo, kh, kw, -1)
+  hp, wp = hp_wp
+  zero = jnp.zeros((), dtype)
   total = None
   for i in range(kh):
     for j in range(kw):
@@ -147,8 +166,55 @@ def _conv_t_impl(y, w, strides, pads, in_hw, precision):
                      ((0, 0, 0), (i, hp - i - (ho - 1) * sh - 1, sh - 1),
                       (j, wp - j - (wo - 1) * sw - 1, sw - 1), (0, 0, 0)))
       total = part if total is None else total + part
+  return total
+
+
+# Which formulation each map uses (measured on XLA:CPU with ``configs/bench_convlayers.py``,
+# the convvae32 and dcgan32 steps): XLA's strided convolution and its own input and weight
+# gradients are fast once the image has a few channels; the patches-and-matmul forward
+# wins for thin inputs (RGB images, RGB outputs). The alternatives stay selectable here:
+# "s2d" — the space-to-depth forms above, the thin forward as s2d patches x matmul and the
+# transpose as matmul + stride-1 col2im + depth-to-space (faster for single layers, up to
+# 1.2-2.4x for the transpose, but slower in the whole convvae32 step: 285 against 361
+# examples/s, alternating windows) — and the strided col2im ("matmul") for the transpose
+# and the patches matmul for the weight gradient, also slower end to end.
+_MATMUL_BELOW_CHANNELS = 16
+_FORMULATION = {"conv": "matmul", "conv_t": "xla", "dw": "xla"}
+
+
+def _conv_impl(x, w, strides, pads, precision):
+  kh, kw, c, o = w.shape
+  if c >= _MATMUL_BELOW_CHANNELS:
+    return _xla_conv(x, w, strides, pads, precision)
+  s2d = _s2d_pads(x.shape[1:3], (kh, kw), strides, pads)
+  if _FORMULATION["conv"] == "s2d" and s2d is not None:
+    z = _space_to_depth(lax.pad(x, jnp.zeros((), x.dtype), _lax_pads(s2d)), strides)
+    w2 = _s2d_kernel(w, strides)
+    p = _patches(z, w2.shape[:2], (1, 1), ((0, 0), (0, 0)))
+    return _matmul(p, w2.reshape(-1, o), ((3,), (0,)), precision, x.dtype)
+  p = _patches(x, (kh, kw), strides, pads)
+  return _matmul(p, w.reshape(kh * kw * c, o), ((3,), (0,)), precision, x.dtype)
+
+
+def _conv_t_impl(y, w, strides, pads, in_hw, precision):
+  kh, kw, c, o = w.shape
+  s2d = _s2d_pads(in_hw, (kh, kw), strides, pads)
+  if _FORMULATION["conv_t"] == "s2d" and s2d is not None:
+    w2 = _s2d_kernel(w, strides)
+    cols = _matmul(y, w2.reshape(-1, o), ((3,), (1,)), precision, y.dtype)
+    z_hw = tuple((n + lo + hi) // s for n, (lo, hi), s in zip(in_hw, s2d, strides, strict=True))
+    z = _col2im(cols, w2.shape[:2], (1, 1), z_hw, y.dtype)
+    neg = tuple((-lo, -hi) for lo, hi in s2d)
+    return lax.pad(_depth_to_space(z, strides, c), jnp.zeros((), y.dtype), _lax_pads(neg))
+  if _FORMULATION["conv_t"] != "matmul":
+    x_aval = jax.ShapeDtypeStruct((y.shape[0], *in_hw, c), y.dtype)
+    return jax.linear_transpose(lambda x: _xla_conv(x, w, strides, pads, precision),
+                                x_aval)(y)[0]
+  cols = _matmul(y, w.reshape(kh * kw * c, o), ((3,), (1,)), precision, y.dtype)
+  hp_wp = tuple(n + lo + hi for n, (lo, hi) in zip(in_hw, pads, strict=True))
+  total = _col2im(cols, (kh, kw), strides, hp_wp, y.dtype)
   neg = tuple((-lo, -hi) for lo, hi in pads)
-  return lax.pad(total, zero, _lax_pads(neg))
+  return lax.pad(total, jnp.zeros((), y.dtype), _lax_pads(neg))
 
 
 def _conv_dw_impl(x, dy, kernel_shape, strides, pads, precision):
@@ -160,9 +226,6 @@ def _conv_dw_impl(x, dy, kernel_shape, strides, pads, precision):
   p = _patches(x, (kh, kw), strides, pads)
   dw = _matmul(p, dy, ((0, 1, 2), (0, 1, 2)), precision, dy.dtype)
   return dw.reshape(kernel_shape)
-
-
-_FORMULATION = {"conv_t": "xla", "dw": "xla"}
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
