@@ -21,7 +21,7 @@ def test_cosine_with_warmup_as_long_as_the_run_builds(warmup):
   s = learning_rate_schedule(_optim(schedule="cosine", warmup_steps=warmup), 8)
   values = [float(s(i)) for i in range(9)]
   assert values[0] == 0.0
-  assert all(a <= b for a, b in zip(values[:8], values[1:8]))
+  assert all(a <= b for a, b in zip(values[:7], values[1:8], strict=True))
   assert values[8] == pytest.approx(1e-2)
 
 
