@@ -6,11 +6,16 @@ from latentjax.training._config import OptimConfig
 
 
 def learning_rate_schedule(cfg: OptimConfig, num_steps: int) -> optax.Schedule:
-  """Linear warm-up over ``warmup_steps``, then constant or cosine decay to zero."""
+  """Linear warm-up over ``warmup_steps``, then constant or cosine decay to zero.
+
+  A warm-up as long as the run (or longer, e.g. a full config shrunk by ``:smoke``) is cut
+  to ``num_steps``; the cosine then gets one decay step, since optax needs at least one.
+  """
   warmup = min(cfg.warmup_steps, num_steps)
   if cfg.schedule == "cosine":
     return optax.warmup_cosine_decay_schedule(
-        0.0 if warmup else cfg.learning_rate, cfg.learning_rate, warmup, max(num_steps, 1))
+        0.0 if warmup else cfg.learning_rate, cfg.learning_rate, warmup,
+        max(num_steps, warmup + 1))
   if warmup:
     return optax.join_schedules(
         [optax.linear_schedule(0.0, cfg.learning_rate, warmup),
