@@ -33,17 +33,4 @@ from configs import common
 
 
 def get_config(arg=None):
-  c = common.gan_config("toy2d/ring8")
-  c.model.latent_dim = 16
-  c.model.hidden_dims = (128, 128, 128)
-  c.model.d_hidden_dims = (128, 128, 128)
-  c.objective.gan_loss = "hinge"
-  c.objective.r1_weight = 0.1
-  c.optim.learning_rate = 4e-3
-  c.optim.d_learning_rate = 4e-3
-  c.optim.warmup_steps = 200
-  c.optim.schedule = "cosine"
-  c.data.batch_size = 256
-  c.train.num_steps = 5000
-  c.train.ema_decay = 0.999
-  return common.gan_smoke(c, arg)
+  return common.gan_smoke(common.toy2d_gan_config("toy2d/ring8", num_steps=5000), arg)
