@@ -23,6 +23,7 @@ Families are registered by ``config.model.family`` name::
     step = family.make_step(exp, axis_name=None)
 """
 
+import abc
 from collections.abc import Callable
 
 import jax
@@ -32,7 +33,7 @@ from latentjax.training._config import ConfigError
 Array = jax.Array
 
 
-class Family:
+class Family(abc.ABC):
   """The interface a model family implements (methods are called with the Experiment).
 
   Attributes:
@@ -45,18 +46,21 @@ class Family:
   conditional: bool = False
   has_encoder: bool = True
 
+  @abc.abstractmethod
   def build(self, cfg, spec) -> dict:
     """Builds the modules; returns ``{"model": module, "loss_fn": callable or None}``.
 
     Raises:
       ConfigError: naming the config key when the family does not fit the data.
     """
-    raise NotImplementedError
+    ...
 
+  @abc.abstractmethod
   def init_state(self, exp, key: Array):
     """A fresh ``TrainState`` at step 0."""
-    raise NotImplementedError
+    ...
 
+  @abc.abstractmethod
   def make_step(self, exp, axis_name: str | None = None) -> Callable:
     """The pure step ``step(state, batch, key) -> (state, metrics)``.
 
@@ -64,19 +68,22 @@ class Family:
       exp: the Experiment.
       axis_name: the pmap axis to average gradients, metrics and statistics over.
     """
-    raise NotImplementedError
+    ...
 
+  @abc.abstractmethod
   def evaluate_state(self, exp, state, key: Array, num_examples: int | None = None) -> dict:
     """Evaluation metrics (floats, plus ``num_examples``) of a single-copy state."""
-    raise NotImplementedError
+    ...
 
+  @abc.abstractmethod
   def report(self, run, key: Array, write_images: bool) -> dict:
     """Figures for ``metrics.json``; writes the run's images when ``write_images``."""
-    raise NotImplementedError
+    ...
 
+  @abc.abstractmethod
   def eval_variables(self, exp, state) -> dict:
     """The flax variables of the network that maps codes to data (EMA per eval.use_ema)."""
-    raise NotImplementedError
+    ...
 
   def encode(self, run, x: Array, y: Array | None) -> Array:
     """Codes [B, D] of data [B, ...]."""
@@ -84,6 +91,7 @@ class Family:
         f"encode needs a model with an encoder; config.model.family={self.name!r} has none "
         f"(invert the generator instead: latentjax.latent_ops.invert(run.decoder_fn(), x))")
 
+  @abc.abstractmethod
   def decoding(self, exp) -> tuple[Callable, tuple]:
     """How codes become data: ``(decode, static)`` with ``decode(static, variables, z, y)``.
 
@@ -93,11 +101,12 @@ class Family:
     ``z`` is [B, D], ``y`` [B] labels or None; the result is data [B, ...] in the
     dataset's range.
     """
-    raise NotImplementedError
+    ...
 
+  @abc.abstractmethod
   def sample_codes(self, run, key: Array, num_samples: int) -> Array:
     """Codes [N, D] to decode into samples."""
-    raise NotImplementedError
+    ...
 
 
 _FAMILIES: dict[str, Family] = {}
