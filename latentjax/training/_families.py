@@ -46,6 +46,17 @@ class Family(abc.ABC):
   conditional: bool = False
   has_encoder: bool = True
 
+  def __init__(self, name: str, conditional: bool = False):
+    self.name = name
+    self.conditional = conditional
+
+  def check_labels(self, cfg, spec) -> None:
+    """Raises ConfigError when a conditional family is given a dataset without labels."""
+    if self.conditional and not spec.num_classes:
+      raise ConfigError(
+          f"config.model.family={self.name!r} needs a labelled dataset; config.data.name="
+          f"{cfg.data.name!r} has no class label")
+
   @abc.abstractmethod
   def build(self, cfg, spec) -> dict:
     """Builds the modules; returns ``{"model": module, "loss_fn": callable or None}``.

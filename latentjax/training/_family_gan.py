@@ -242,15 +242,8 @@ class GANFamily(Family):
 
   has_encoder = False
 
-  def __init__(self, name: str, conditional: bool):
-    self.name = name
-    self.conditional = conditional
-
   def build(self, cfg, spec) -> dict:
-    if self.conditional and not spec.num_classes:
-      raise ConfigError(
-          f"config.model.family={self.name!r} needs a labelled dataset; config.data.name="
-          f"{cfg.data.name!r} has no class label")
+    self.check_labels(cfg, spec)
     if cfg.objective.binarize:
       raise ConfigError("config.objective.binarize=True is for likelihood models; a GAN "
                         "trains on the data as they are")

@@ -28,15 +28,8 @@ def decode_mean(static, variables, z: Array, y: Array | None) -> Array:
 class AutoencoderFamily(Family):
   """``ae``, ``vae`` or ``cvae`` (see the module docstring)."""
 
-  def __init__(self, name: str, conditional: bool = False):
-    self.name = name
-    self.conditional = conditional
-
   def build(self, cfg, spec) -> dict:
-    if self.conditional and not spec.num_classes:
-      raise ConfigError(
-          f"config.model.family={self.name!r} needs a labelled dataset; config.data.name="
-          f"{cfg.data.name!r} has no class label")
+    self.check_labels(cfg, spec)
     try:
       model = models.build_model(
           cfg.model.family, architecture=cfg.model.architecture,
