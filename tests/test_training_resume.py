@@ -170,3 +170,17 @@ def test_a_run_saved_before_newer_config_keys_still_loads_and_resumes(tfds_data_
   assert training.load_run(workdir).step == 4
   training.train(config, workdir)  # the same run: resumes without complaint
   assert training.Checkpointer(workdir, read_only=True).latest_step() == 8
+
+
+def test_a_writer_removes_unfinished_checkpoints_before_it_returns(tmp_path):
+  # orbax does this in a background thread; the training loop then opens its data
+  # pipelines, which must not overlap that file-system work (under tfds.testing.mock_data
+  # the file system is patched while a pipeline opens, and the thread failed the run).
+  from latentjax.training._checkpoint import Checkpointer, checkpoint_dir
+  leftover = os.path.join(checkpoint_dir(str(tmp_path)), "7.orbax-checkpoint-tmp-123")
+  os.makedirs(os.path.join(leftover, "state"))
+  ckpt = Checkpointer(str(tmp_path))
+  try:
+    assert not os.path.exists(leftover)
+  finally:
+    ckpt.close()

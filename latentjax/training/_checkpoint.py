@@ -71,6 +71,12 @@ class Checkpointer:
     with _quiet() if read_only else contextlib.nullcontext():  # orbax warns "read only"
       self._manager = ocp.CheckpointManager(checkpoint_dir(workdir), options=options,
                                             item_names=(_STATE, _META))
+    if not read_only:
+      # orbax deletes unfinished (temporary) checkpoints of an earlier process in a
+      # background thread and only waits for it at the first save. Wait now, so that this
+      # file-system work never overlaps whatever the caller does next (data pipelines that
+      # open files, or file-system mocks such as ``tfds.testing.mock_data``).
+      self._manager._maybe_await_cleanup_tmp_directory()  # noqa: SLF001
 
   def latest_step(self) -> int | None:
     """The step of the newest complete checkpoint, or None."""
