@@ -23,9 +23,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.eval_split = ""  # "": the dataset's test split
 
   c.model = ml_collections.ConfigDict()
-  c.model.family = "vae"  # ae | vae | cvae | gan | cgan
+  c.model.family = "vae"  # ae | vae | cvae | gan | cgan | classifier
   c.model.architecture = "mlp"  # mlp | conv
-  c.model.latent_dim = 16  # for GANs: the noise dimension
+  c.model.latent_dim = 16  # GANs: the noise dimension; classifier: the feature width
   c.model.hidden_dims = (512, 256)  # GAN: the MLP generator's hidden widths
   c.model.channels = (32, 64)  # GAN: DCGAN generator, base feature map then each up-sampling
   c.model.conv_impl = "auto"  # auto (fast on CPU, XLA's on GPU/TPU) | xla | fast
@@ -80,6 +80,14 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval.num_iwae_samples = 100
   c.eval.use_ema = True
   c.eval.num_sample_images = 64
+  # experiments/evaluate.py (and every quality_every_steps steps of training, 0: never):
+  # FID / KID / PRDC / class coverage on this many samples and test images, in the
+  # features of the dataset's feature network ("": the cached one, trained on first use
+  # by experiments/evaluate.py; or a classifier run folder); disentanglement on sprites.
+  c.eval.num_quality_samples = 5000
+  c.eval.num_disentanglement_points = 10000
+  c.eval.quality_every_steps = 0
+  c.eval.feature_network = ""
   return c
 
 
@@ -94,6 +102,8 @@ def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.eval.num_examples = 64
   c.eval.num_iwae_samples = 4
   c.eval.num_sample_images = 16
+  c.eval.num_quality_samples = 64
+  c.eval.num_disentanglement_points = 200
   return c
 
 
@@ -151,4 +161,27 @@ def gan_smoke(c: ml_collections.ConfigDict, arg: str | None) -> ml_collections.C
     c.model.channels = (8,) * len(c.model.channels)
     c.model.d_channels = (8,) * len(c.model.d_channels)
     c.data.batch_size = 16 * c.objective.n_critic  # divides over 4 devices and n_critic
+  return c
+
+
+def classifier_config(data_name: str) -> ml_collections.ConfigDict:
+  """The feature network of a dataset: a small conv classifier of its classes or factors.
+
+  ``latentjax.metrics`` compares generated and real images in its 128-wide penultimate
+  features (FID, KID, PRDC) and counts its predicted classes (class coverage). One conv
+  level (3x3 then 4x4 stride 2) per entry of ``model.channels``; Adam 1e-3, cosine decay.
+  """
+  c = base_config()
+  c.data.name = data_name
+  c.model.family = "classifier"
+  c.model.architecture = "conv"
+  c.model.latent_dim = 128
+  # Two stride-2 levels for 8x8 digits and 28x28 (MNIST-like) images, three for 32/64 px.
+  small = data_name.split("/")[0] in ("digits", "mnist", "fashion_mnist", "kmnist", "emnist")
+  c.model.channels = (32, 64) if small else (32, 64, 64)
+  c.optim.schedule = "cosine"
+  c.optim.warmup_steps = 100
+  c.train.num_steps = 2000
+  c.train.checkpoint_every_steps = 1000
+  c.eval.num_examples = 0
   return c

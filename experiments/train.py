@@ -50,9 +50,10 @@ _SUMMARY_KEYS = ("elbo_nats", "iwae_nats", "recon_nll_nats", "mse", "modes_cover
 
 
 def _print_summary(workdir, metrics):
+  keys = [*_SUMMARY_KEYS, *sorted(k for k in metrics if k.startswith("accuracy_"))]
   parts = ", ".join(f"{k}={metrics[k]:.3f}" if isinstance(metrics[k], float)
                     else f"{k}={metrics[k]}"
-                    for k in _SUMMARY_KEYS if metrics.get(k) is not None)
+                    for k in keys if metrics.get(k) is not None)
   print(f"Evaluation on {metrics['split']} ({metrics['num_examples']} examples): {parts}")
   if "measures" in metrics:
     print(f"  ({metrics['measures']})")

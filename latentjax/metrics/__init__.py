@@ -10,9 +10,19 @@ from latentjax.metrics._coverage import (
     mode_coverage_summary,
     mode_histogram,
 )
+from latentjax.metrics._feature_network import (
+    FeatureNetwork,
+    feature_network,
+    feature_network_dir,
+    load_feature_network,
+)
 
 __all__ = [
     "COVERAGE_KEYS",
+    "FeatureNetwork",
+    "feature_network",
+    "feature_network_dir",
+    "load_feature_network",
     "mode_coverage",
     "mode_coverage_summary",
     "mode_histogram",

@@ -7,6 +7,7 @@
 """
 
 from latentjax.models._autoencoders import VAE, AutoEncoder
+from latentjax.models._classifier import Classifier
 from latentjax.models._code_gaussian import fit_code_gaussian, sample_code_gaussian
 from latentjax.models._conv import (
     CONV_IMPLS,
@@ -36,6 +37,7 @@ __all__ = [
     "ARCHITECTURES",
     "AutoEncoder",
     "CONV_IMPLS",
+    "Classifier",
     "ConvDecoder",
     "ConvEncoder",
     "DCGANDiscriminator",

@@ -30,6 +30,7 @@ from latentjax.objectives._autoencoding import (
     make_ae_loss,
     make_vae_loss,
 )
+from latentjax.objectives._classification import make_classifier_loss
 from latentjax.objectives._likelihoods import (
     LIKELIHOODS,
     bernoulli_log_likelihood,
@@ -72,6 +73,7 @@ __all__ = [
     "likelihood_mean",
     "log_likelihood",
     "make_ae_loss",
+    "make_classifier_loss",
     "make_vae_loss",
     "non_saturating_d_loss",
     "non_saturating_g_loss",

@@ -94,6 +94,10 @@ class EvalConfig:
   num_iwae_samples: int
   use_ema: bool
   num_sample_images: int
+  num_quality_samples: int  # images on each side of FID / KID / PRDC, PPL paths
+  num_disentanglement_points: int  # training points of MIG / SAP / DCI / ... (test: half)
+  quality_every_steps: int  # 0: sample-quality metrics only in experiments/evaluate.py
+  feature_network: str  # "": the cached classifier of the dataset (metrics.feature_network_dir)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +145,10 @@ ADDED_KEYS = {
     "objective.gp_weight": 0.0,
     "objective.r1_weight": 0.0,
     "optim.d_learning_rate": 0.0,
+    "eval.num_quality_samples": 5000,
+    "eval.num_disentanglement_points": 10000,
+    "eval.quality_every_steps": 0,
+    "eval.feature_network": "",
 }
 
 
@@ -282,6 +290,12 @@ def _validate(cfg: ExperimentConfig) -> None:
   _positive("eval.num_elbo_samples", cfg.eval.num_elbo_samples)
   _positive("eval.num_iwae_samples", cfg.eval.num_iwae_samples)
   _positive("eval.num_sample_images", cfg.eval.num_sample_images)
+  if cfg.eval.num_quality_samples < 2:
+    _fail("eval.num_quality_samples", cfg.eval.num_quality_samples, "must be >= 2")
+  if cfg.eval.num_disentanglement_points < 4:
+    _fail("eval.num_disentanglement_points", cfg.eval.num_disentanglement_points,
+          "must be >= 4")
+  _non_negative("eval.quality_every_steps", cfg.eval.quality_every_steps)
 
 
 def _validate_gan(cfg: ExperimentConfig) -> None:

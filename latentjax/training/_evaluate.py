@@ -184,21 +184,62 @@ def write_metrics(workdir: str, out: dict) -> None:
   os.replace(f"{path}.tmp", path)
 
 
-def evaluate(workdir: str, *, write_images: bool = True) -> dict:
+def resolve_feature_network(exp, *, required: bool):
+  """The feature network named by ``config.eval.feature_network`` ("" = the cached one).
+
+  Returns None when none is available and ``required`` is False.
+
+  Raises:
+    ConfigError: naming ``config.eval.feature_network`` when it is required but absent.
+  """
+  from latentjax import metrics
+  from latentjax.training._config import ConfigError
+
+  path = exp.cfg.eval.feature_network or metrics.feature_network_dir(exp.cfg.data.name)
+  if not os.path.exists(os.path.join(path, "metrics.json")):
+    if not required:
+      return None
+    raise ConfigError(
+        f"config.eval.feature_network={exp.cfg.eval.feature_network!r}: no trained feature "
+        f"network in {path}; run python -m experiments.evaluate on a run of "
+        f"{exp.cfg.data.name!r} once (it trains and caches one), or train "
+        f"configs/classifier_*.py into that folder")
+  return metrics.load_feature_network(path, batch_size=exp.cfg.data.eval_batch_size)
+
+
+def evaluate(workdir: str, *, write_images: bool = True, quality: bool = False,
+             feature_net=None) -> dict:
   """Evaluates a trained run and writes ``metrics.json`` and images into ``workdir``.
 
   What is measured is the family's (``Family.report``): likelihood bounds for VAEs,
-  reconstruction scores for autoencoders, sample statistics and mode coverage for GANs.
+  reconstruction scores for autoencoders, sample statistics and mode coverage for GANs,
+  test accuracy for classifiers. With ``quality``, also every metric of
+  ``_quality.quality_metrics`` that applies (FID / KID / PRDC / class coverage of
+  samples and reconstructions in ``feature_net``'s features, latent-space quality,
+  disentanglement on sprites).
+
+  Args:
+    workdir: the run folder.
+    write_images: also write samples.png / reconstructions.png.
+    quality: also the sample-quality, latent and disentanglement metrics.
+    feature_net: a ``metrics.FeatureNetwork`` for them; None: the one
+      ``config.eval.feature_network`` names (or the cached one), if it exists.
 
   Returns:
     The metrics dict (also in ``<workdir>/metrics.json``).
   """
+  from latentjax.training._quality import quality_metrics
+
   run = load_run(workdir)
   exp = run.exp
   base_key = jax.random.PRNGKey(exp.cfg.seed)
   out = {"step": run.step, "dataset": exp.cfg.data.name, "split": exp.eval_split,
          "family": exp.family}
   out.update(exp.family_impl.report(run, base_key, write_images))
+  if quality:
+    if feature_net is None:
+      feature_net = resolve_feature_network(exp, required=False)
+    out["quality"] = quality_metrics(run, base_key, feature_net)
   if jax.process_index() != 0:  # every process evaluates; the first one writes
     return out
   write_metrics(workdir, out)

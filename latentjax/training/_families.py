@@ -156,4 +156,4 @@ def get_family(name: str) -> Family:
 
 def _load_builtin() -> None:
   # The built-in families register themselves on import (late: they import the models).
-  from latentjax.training import _family_gan, _family_vae  # noqa: F401
+  from latentjax.training import _family_classifier, _family_gan, _family_vae  # noqa: F401

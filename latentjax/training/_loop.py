@@ -93,6 +93,17 @@ def check_data(exp) -> None:
     raise ConfigError(f"config.data.eval_split={exp.eval_split!r} of {d.name!r} is empty")
 
 
+def _quality_of_state(config, exp, state, step: int, workdir: str, key, feature_net) -> dict:
+  """The numeric entries of ``quality_metrics`` for a training state (logged as eval)."""
+  from latentjax.training._quality import quality_metrics
+  from latentjax.training._run import Run
+
+  run = Run(workdir=workdir, config=config, exp=exp, state=state, step=step)
+  out = quality_metrics(run, key, feature_net)
+  return {k: float(v) for k, v in out.items()
+          if isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None}
+
+
 def train(config, workdir: str, *, until_step: int | None = None,
           allow_config_change: bool = False) -> dict:
   """Trains the model a config describes, resuming from ``workdir`` if possible.
@@ -132,6 +143,11 @@ def train(config, workdir: str, *, until_step: int | None = None,
   resuming = has_checkpoint(workdir)
   check_resume(config, workdir, has_checkpoint=resuming, allow_changes=allow_config_change)
   check_data(exp)
+  feature_net = None
+  if cfg.eval.quality_every_steps:  # a missing feature network fails before compiling
+    from latentjax.training._evaluate import resolve_feature_network
+
+    feature_net = resolve_feature_network(exp, required=True)
   last_step = min(cfg.train.num_steps, until_step or cfg.train.num_steps)
 
   compiled = compile_step(lambda axis_name: make_step(exp, axis_name),
@@ -169,7 +185,9 @@ def train(config, workdir: str, *, until_step: int | None = None,
       pending.append((step, metrics))
       is_ckpt = step % tc.checkpoint_every_steps == 0 or step == last_step
       is_eval = tc.eval_every_steps and step % tc.eval_every_steps == 0
-      if not (step % tc.log_every_steps == 0 or is_ckpt or is_eval):
+      q = cfg.eval.quality_every_steps
+      is_quality = q and step % q == 0
+      if not (step % tc.log_every_steps == 0 or is_ckpt or is_eval or is_quality):
         continue
       records = [(s, {k: float(_local_value(v)) for k, v in m.items()}) for s, m in pending]
       pending = []
@@ -202,6 +220,9 @@ def train(config, workdir: str, *, until_step: int | None = None,
         host = compiled.get_state(placed)
         writer.write(step, exp.family_impl.evaluate_state(
             exp, host, jax.random.fold_in(base_key, EVAL_KEY)), split="eval")
+      if is_quality:
+        writer.write(step, _quality_of_state(config, exp, compiled.get_state(placed), step,
+                                             workdir, base_key, feature_net), split="eval")
       window_start, window_t0 = step, time.perf_counter()
   finally:
     progress.close()

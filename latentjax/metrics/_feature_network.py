@@ -1,0 +1,181 @@
+"""Feature networks: the trained classifier whose features the sample-quality metrics use.
+
+Pretrained Inception weights cannot be assumed, so each dataset has a small classifier
+trained by the project's own loop (``config.model.family = "classifier"``, see
+``configs/classifier_digits.py``). Its penultimate features feed FID / KID / PRDC and its
+predicted classes the class coverage and the Inception-style score::
+
+    net = metrics.feature_network("digits", config=classifier_config)   # trains once
+    feats = net.features(images)                 # [N, 128] float32
+    probs = net.probabilities(images)            # {"label": [N, 10]}
+
+Trained networks are cached under ``feature_network_dir(dataset)``:
+``$LATENTJAX_CACHE/feature_networks/<dataset>`` (``/`` in the name becomes ``_``), with
+``$LATENTJAX_CACHE`` defaulting to ``~/.cache/latentjax``. Each is an ordinary run folder
+(config.json, checkpoints, metrics.json with its test accuracy): delete it to retrain.
+Any classifier run folder loads with ``load_feature_network(workdir)``.
+"""
+
+import dataclasses
+import functools
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Array = jax.Array
+CACHE_ENV = "LATENTJAX_CACHE"
+
+
+def feature_network_dir(dataset: str, cache_dir: str | None = None) -> str:
+  """Where the feature network of ``dataset`` is cached (see the module docstring).
+
+  Args:
+    dataset: a dataset name, e.g. "digits" or "sprites/32_lite".
+    cache_dir: the cache root; None for ``$LATENTJAX_CACHE`` or ``~/.cache/latentjax``.
+
+  Raises:
+    ValueError: for an empty ``dataset``.
+  """
+  if not dataset:
+    raise ValueError("`dataset` must name a dataset, got ''")
+  root = cache_dir or os.environ.get(CACHE_ENV) or os.path.join(
+      os.path.expanduser("~"), ".cache", "latentjax")
+  return os.path.join(root, "feature_networks", dataset.replace("/", "_"))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _apply(model, variables, x):
+  f = model.apply(variables, x, method="features")
+  logits = model.apply(variables, f, method="logits_from_features")
+  return f, {k: jax.nn.softmax(v, axis=-1) for k, v in logits.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureNetwork:
+  """A trained classifier, applied in fixed-size batches (one compilation).
+
+  Attributes:
+    workdir: its run folder.
+    dataset: the dataset it was trained on.
+    heads: ``{head: number of classes}``.
+    feature_dim: F.
+    input_shape: the per-example input shape it takes.
+    test_accuracy: ``{head: test accuracy}`` from its metrics.json (empty if absent).
+  """
+
+  workdir: str
+  dataset: str
+  heads: dict
+  feature_dim: int
+  input_shape: tuple
+  test_accuracy: dict
+  model: object = dataclasses.field(repr=False)
+  variables: dict = dataclasses.field(repr=False)
+  batch_size: int = 256
+
+  def _run(self, images) -> tuple[np.ndarray, dict]:
+    x = np.asarray(images, np.float32)
+    if x.shape[1:] != tuple(self.input_shape):
+      raise ValueError(f"`images` must be [N, {', '.join(map(str, self.input_shape))}] for "
+                       f"the feature network of {self.dataset!r}, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+      raise ValueError("`images` contains NaN or infinite values")
+    feats, probs = [], {k: [] for k in self.heads}
+    b = self.batch_size
+    for i in range(0, len(x), b):
+      chunk = x[i:i + b]
+      n = len(chunk)
+      if n < b:
+        chunk = np.concatenate([chunk, np.zeros((b - n, *chunk.shape[1:]), np.float32)])
+      f, p = jax.device_get(_apply(self.model, self.variables, jnp.asarray(chunk)))
+      feats.append(f[:n])
+      for k in probs:
+        probs[k].append(p[k][:n])
+    if not feats:
+      return (np.zeros((0, self.feature_dim), np.float32),
+              {k: np.zeros((0, c), np.float32) for k, c in self.heads.items()})
+    return np.concatenate(feats), {k: np.concatenate(v) for k, v in probs.items()}
+
+  @property
+  def feature_fn(self):
+    """A jittable ``images [B, H, W, C] -> features [B, F]`` (for metrics that trace it)."""
+    model, variables = self.model, self.variables
+    return lambda x: model.apply(variables, x, method="features")
+
+  def features(self, images) -> np.ndarray:
+    """Penultimate features [N, F] of images [N, H, W, C] in [0, 1]."""
+    return self._run(images)[0]
+
+  def probabilities(self, images) -> dict:
+    """``{head: class probabilities [N, C]}`` of images [N, H, W, C]."""
+    return self._run(images)[1]
+
+  def features_and_probabilities(self, images) -> tuple[np.ndarray, dict]:
+    """Both at once (one pass)."""
+    return self._run(images)
+
+  def predict(self, images) -> dict:
+    """``{head: predicted class [N] int}``."""
+    return {k: np.argmax(v, axis=-1) for k, v in self.probabilities(images).items()}
+
+
+def load_feature_network(workdir: str, batch_size: int = 256) -> FeatureNetwork:
+  """Loads a trained ``classifier`` run as a `FeatureNetwork`.
+
+  Raises:
+    FileNotFoundError: when ``workdir`` holds no trained run.
+    ValueError: when the run is not a classifier.
+  """
+  import json
+
+  from latentjax import training
+
+  run = training.load_run(workdir)
+  if run.exp.family != "classifier":
+    raise ValueError(f"`workdir` {workdir!r} holds a {run.exp.family!r} run, not a "
+                     f"'classifier' (train one with configs/classifier_digits.py)")
+  accuracy = {}
+  path = os.path.join(workdir, "metrics.json")
+  if os.path.exists(path):
+    with open(path) as f:
+      saved = json.load(f)
+    accuracy = {k[len("accuracy_"):]: v for k, v in saved.items() if k.startswith("accuracy_")}
+  return FeatureNetwork(
+      workdir=workdir, dataset=run.exp.cfg.data.name, heads=dict(run.exp.model.heads),
+      feature_dim=run.exp.cfg.model.latent_dim, input_shape=tuple(run.exp.spec.input_shape),
+      test_accuracy=accuracy, model=run.exp.model, variables=run.variables,
+      batch_size=batch_size)
+
+
+def feature_network(dataset: str, *, config=None, cache_dir: str | None = None,
+                    batch_size: int = 256) -> FeatureNetwork:
+  """The cached feature network of ``dataset``, trained first with ``config`` if absent.
+
+  Args:
+    dataset: the dataset name (must equal ``config.data.name`` when a config is given).
+    config: the classifier's ConfigDict (e.g. ``configs/common.classifier_config``), used
+      only when no trained network is cached.
+    cache_dir: the cache root (see `feature_network_dir`).
+    batch_size: examples per compiled batch.
+
+  Raises:
+    FileNotFoundError: when none is cached and no ``config`` is given.
+    ValueError: when ``config`` is for another dataset or another family.
+  """
+  workdir = feature_network_dir(dataset, cache_dir)
+  if not os.path.exists(os.path.join(workdir, "metrics.json")):
+    if config is None:
+      raise FileNotFoundError(
+          f"no feature network for {dataset!r} in {workdir}; train one with python -m "
+          f"experiments.train --config=configs/classifier_<dataset>.py --workdir={workdir} "
+          f"(experiments/evaluate.py does this on first use)")
+    if config.data.name != dataset or config.model.family != "classifier":
+      raise ValueError(
+          f"`config` must train a 'classifier' on {dataset!r}, got family "
+          f"{config.model.family!r} on {config.data.name!r}")
+    from latentjax import training
+
+    training.train_and_evaluate(config, workdir)
+  return load_feature_network(workdir, batch_size=batch_size)

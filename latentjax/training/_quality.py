@@ -1,0 +1,225 @@
+"""Every metric that applies to a trained run, for ``experiments/evaluate.py`` and training.
+
+``quality_metrics(run, key, feature_net)`` returns flat float entries, each named by what
+it measures and what it is computed on:
+
+  ====================  ================================================================
+  ``samples_*``         generated samples vs the evaluation split, in the feature
+                        network's features: ``fid``, ``kid_mean`` / ``kid_std``,
+                        ``precision`` / ``recall`` / ``density`` / ``coverage``; from its
+                        predicted classes: ``inception_score``, ``classes_covered``,
+                        ``class_coverage``, ``class_kl`` (families that sample images)
+  ``recon_*``           the same for reconstructions (families with an encoder)
+  ``probe_accuracy_*``  linear-probe test accuracy of codes, per label / factor
+  ``cluster_nmi``, ...  k-means of test codes against the labels
+  ``ppl``               perceptual path length in the feature network's features
+  ``geodesic_ratio``    decoded geodesic length / straight-line length
+  ``mig``, ``sap``,     disentanglement of encoder means on ``sprites`` (factors rendered
+  ``dci_*``, ...        by the dataset's own renderer)
+  ====================  ================================================================
+
+Sizes come from ``config.eval``: ``num_quality_samples`` images on each side, and
+``num_disentanglement_points`` training points (half as many test points).
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from latentjax.training._keys import EVAL_KEY
+
+Array = jax.Array
+_SAMPLES, _PPL, _CLUSTER, _GEODESIC = 11, 12, 13, 14  # purpose tags under EVAL_KEY
+_NUM_GEODESIC_PAIRS = 8
+
+
+def _image_data(exp) -> bool:
+  return exp.spec.input_key == "image" and len(exp.spec.input_shape) == 3
+
+
+def _can_sample(run) -> bool:
+  """Whether the run decodes codes it can draw (an autoencoder needs its code Gaussian)."""
+  try:
+    run.family.decoding(run.exp)
+    run.sample_codes(jax.random.PRNGKey(0), 2)
+  except (ValueError, FileNotFoundError):
+    return False
+  return True
+
+
+def _eval_data(run, n: int, split: str | None = None) -> dict:
+  from latentjax.training._evaluate import eval_batches
+
+  exp = run.exp
+  batches = list(eval_batches(exp, split or exp.eval_split, n))
+  return {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+
+
+def _label_sets(exp, batch: dict) -> dict:
+  """``{name: int labels [N]}``: the class label and every factor the batch holds."""
+  out = {}
+  if exp.spec.label_key and exp.spec.label_key in batch:
+    out["label"] = np.asarray(batch[exp.spec.label_key])
+  for f in exp.spec.factor_names:
+    if f"label_{f}" in batch:
+      out[f] = np.asarray(batch[f"label_{f}"])
+  return out
+
+
+def _in_batches(fn, x: np.ndarray, size: int) -> np.ndarray:
+  jitted = jax.jit(fn)
+  parts = []
+  for i in range(0, len(x), size):
+    chunk = x[i:i + size]
+    n = len(chunk)
+    if n < size:  # one compilation: pad the last chunk
+      chunk = np.concatenate([chunk, np.repeat(chunk[-1:], size - n, axis=0)])
+    parts.append(np.asarray(jitted(jnp.asarray(chunk)))[:n])
+  return np.concatenate(parts)
+
+
+def generated_images(run, key: Array, num: int) -> np.ndarray:
+  """``num`` samples of the run in batches (classes in turn for a conditional model)."""
+  exp = run.exp
+  size = exp.cfg.data.eval_batch_size
+  decode, static = run.family.decoding(exp)
+  variables = run.variables
+  codes = np.asarray(run.sample_codes(key, num))
+  if run.conditional:
+    labels = np.arange(num, dtype=np.int32) % exp.spec.num_classes
+    both = np.concatenate([codes, labels[:, None].astype(codes.dtype)], axis=1)
+    fn = lambda zy: decode(static, variables, zy[:, :-1], zy[:, -1].astype(jnp.int32))
+    return _in_batches(fn, both, size)
+  return _in_batches(lambda z: decode(static, variables, z, None), codes, size)
+
+
+def _image_scores(prefix: str, real_feats, real_probs, fake_feats, fake_probs, seed) -> dict:
+  from latentjax import metrics
+
+  n = min(len(real_feats), len(fake_feats))
+  out = metrics.sample_quality(real_feats, fake_feats, nearest_k=min(5, n - 1),
+                               kid_subset_size=min(1000, n), seed=seed)
+  head = next(iter(fake_probs))
+  probs = fake_probs[head]
+  pred = np.argmax(probs, -1)
+  ref = np.argmax(real_probs[head], -1)
+  out.update(metrics.class_coverage(pred, probs.shape[1], reference_labels=ref))
+  out.update(metrics.inception_score(probs, num_splits=min(10, max(1, len(probs) // 50))))
+  out["classifier_head"] = head
+  return {f"{prefix}_{k}": v for k, v in out.items()}
+
+
+def _latent_scores(run, key: Array, real: dict, feature_net) -> dict:
+  from latentjax import metrics
+
+  exp = run.exp
+  size = exp.cfg.data.eval_batch_size
+  x = real[exp.spec.input_key]
+  encode = lambda v: run.encode(v)
+  test_codes = _in_batches(encode, x, size)
+  test_labels = _label_sets(exp, real)
+  out = {}
+  if test_labels:
+    train = _eval_data(run, len(x), exp.train_split)
+    train_codes = _in_batches(encode, train[exp.spec.input_key], size)
+    train_labels = _label_sets(exp, train)
+    for name, y in test_labels.items():
+      if len(np.unique(train_labels[name])) < 2:
+        continue
+      out[f"probe_accuracy_{name}"] = metrics.linear_probe_accuracy(
+          train_codes, train_labels[name], test_codes, y)
+    name = "label" if "label" in test_labels else next(iter(test_labels))
+    scores = metrics.cluster_scores(jax.random.fold_in(key, _CLUSTER), test_codes,
+                                    test_labels[name])
+    out.update({f"cluster_{k}_{name}": v for k, v in scores.items()})
+  out["_codes"] = test_codes
+  return out
+
+
+def _decoder_scores(run, key: Array, feature_net, codes: np.ndarray | None) -> dict:
+  """PPL of any run that decodes codes; the geodesic ratio between pairs of test codes."""
+  from latentjax import metrics
+
+  exp = run.exp
+  decoder = run.decoder_fn()
+  feature_fn = None if feature_net is None or not _image_data(exp) else feature_net.feature_fn
+  ppl = metrics.perceptual_path_length(
+      jax.random.fold_in(key, _PPL), decoder, feature_fn,
+      lambda k, n: run.sample_codes(k, n), num_samples=exp.cfg.eval.num_quality_samples)
+  out = {"ppl": ppl["ppl_mean"],
+         "ppl_features": "feature network" if feature_fn is not None else "data"}
+  pairs = 0 if codes is None else min(_NUM_GEODESIC_PAIRS, len(codes) // 2)
+  if pairs:
+    z = jnp.asarray(codes[: 2 * pairs])
+    out["geodesic_ratio"] = metrics.geodesic_length_ratio(decoder, z[:pairs],
+                                                          z[pairs:])["ratio_mean"]
+  return out
+
+
+def _disentanglement(run) -> dict:
+  from latentjax import metrics
+
+  exp = run.exp
+  name = exp.cfg.data.name
+  if name.split("/")[0] != "sprites" or not run.family.has_encoder:
+    return {}
+  config = name.split("/")[1] if "/" in name else "64"
+  sampler = metrics.sprites_sampler(config, resolution=exp.spec.input_shape[0])
+  size = exp.cfg.data.eval_batch_size
+  encode = lambda v: run.encode(v)
+  rep = lambda images: _in_batches(encode, np.asarray(images, np.float32), size)
+  n = exp.cfg.eval.num_disentanglement_points
+  out = metrics.disentanglement_scores(rep, sampler, seed=exp.cfg.seed, num_train=n,
+                                       num_test=max(2, n // 2))
+  return {k: v for k, v in out.items()}
+
+
+def quality_metrics(run, key: Array, feature_net=None, *, latent: bool = True,
+                    disentanglement: bool = True) -> dict:
+  """The metrics of the module docstring that apply to ``run``.
+
+  Args:
+    run: a ``Run`` (from ``load_run``, or built around a training state).
+    key: the run's base key (purposes are folded in).
+    feature_net: a ``metrics.FeatureNetwork`` for the run's dataset, or None (then no
+      feature metrics, and PPL in pixels).
+    latent: also the latent-space metrics (probe, clusters, PPL, geodesic ratio).
+    disentanglement: also the disentanglement metrics (``sprites`` only).
+
+  Returns:
+    A flat dict of floats (and a few descriptive strings), JSON-ready.
+  """
+  exp = run.exp
+  if exp.family == "classifier":
+    return {}
+  key = jax.random.fold_in(key, EVAL_KEY)
+  out = {}
+  n = exp.cfg.eval.num_quality_samples
+  real = _eval_data(run, n) if _image_data(exp) or run.family.has_encoder else None
+  if feature_net is not None and _image_data(exp):
+    x = real[exp.spec.input_key]
+    rf, rp = feature_net.features_and_probabilities(x)
+    out["quality_num_examples"] = len(x)
+    if _can_sample(run):
+      fake = generated_images(run, jax.random.fold_in(key, _SAMPLES), len(x))
+      ff, fp = feature_net.features_and_probabilities(fake)
+      out.update(_image_scores("samples", rf, rp, ff, fp, exp.cfg.seed))
+    if run.family.has_encoder and _can_sample(run):
+      recon = _in_batches(lambda v: run.decode(run.encode(v)), x, exp.cfg.data.eval_batch_size)
+      ff, fp = feature_net.features_and_probabilities(recon)
+      out.update(_image_scores("recon", rf, rp, ff, fp, exp.cfg.seed))
+    out["feature_network"] = feature_net.workdir
+  if latent and not run.conditional:
+    codes = None
+    if run.family.has_encoder and real is not None:
+      scores = _latent_scores(run, key, real, feature_net)
+      codes = scores.pop("_codes")
+      out.update(scores)
+    if _can_sample(run):
+      out.update(_decoder_scores(run, key, feature_net, codes))
+  if disentanglement and not run.conditional:
+    out.update(_disentanglement(run))
+  return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+          for k, v in out.items()}
