@@ -1,7 +1,17 @@
-"""Evaluation metrics for generative models (NumPy on host, float64).
+"""Evaluation metrics for generative models and their latent spaces.
+
+Statistics are computed in float64 on the host (NumPy); distance-heavy parts run jitted.
 
     from latentjax import metrics
-    res = metrics.mode_coverage(samples, means, stddev)   # toy2d mode collapse
+    metrics.mode_coverage(samples, means, stddev)            # toy2d mode collapse
+    metrics.sample_quality(real_feats, fake_feats)           # FID, KID, PRDC
+    metrics.frechet_distance(mu1, sigma1, mu2, sigma2)
+    net = metrics.feature_network("digits", config=cfg)      # the features they compare
+    metrics.likelihood_bounds(encode, decode, batches, key)  # ELBO, IWAE-k, bits/dim
+    metrics.perceptual_path_length(key, decoder, None, codes_fn)
+    metrics.cluster_scores(key, codes, labels)               # {"nmi", "ari", ...}
+    metrics.disentanglement_scores(encode, metrics.sprites_sampler("32_lite"))
+    feats = metrics.inception_feature_fn("pt_inception-2015-12-05.npz")   # FID features
 """
 
 from latentjax.metrics._coverage import (
@@ -10,20 +20,62 @@ from latentjax.metrics._coverage import (
     mode_coverage_summary,
     mode_histogram,
 )
+from latentjax.metrics._disentanglement import (
+    DCI_KEYS,
+    dci,
+    dci_from_importance,
+    mig,
+    sap,
+)
+from latentjax.metrics._factor_samplers import (
+    FactorSampler,
+    GridSampler,
+    array_sampler,
+    sample_codes_and_factors,
+    sprites_sampler,
+)
+from latentjax.metrics._factor_scores import (
+    SCORE_KEYS,
+    betavae_score,
+    disentanglement_scores,
+    factorvae_score,
+)
 from latentjax.metrics._feature_network import (
     FeatureNetwork,
     feature_network,
     feature_network_dir,
     load_feature_network,
 )
+from latentjax.metrics._information import (
+    discrete_entropy,
+    discrete_mutual_info,
+    discretize,
+)
 
 __all__ = [
     "COVERAGE_KEYS",
+    "DCI_KEYS",
+    "FactorSampler",
     "FeatureNetwork",
+    "GridSampler",
+    "SCORE_KEYS",
+    "array_sampler",
+    "betavae_score",
+    "dci",
+    "dci_from_importance",
+    "discrete_entropy",
+    "discrete_mutual_info",
+    "discretize",
+    "disentanglement_scores",
+    "factorvae_score",
     "feature_network",
     "feature_network_dir",
     "load_feature_network",
+    "mig",
     "mode_coverage",
     "mode_coverage_summary",
     "mode_histogram",
+    "sample_codes_and_factors",
+    "sap",
+    "sprites_sampler",
 ]
