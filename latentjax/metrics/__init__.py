@@ -46,6 +46,7 @@ from latentjax.metrics._feature_network import (
     feature_network_dir,
     load_feature_network,
 )
+from latentjax.metrics._inception_features import inception_feature_fn
 from latentjax.metrics._information import (
     discrete_entropy,
     discrete_mutual_info,
@@ -70,6 +71,7 @@ __all__ = [
     "factorvae_score",
     "feature_network",
     "feature_network_dir",
+    "inception_feature_fn",
     "load_feature_network",
     "mig",
     "mode_coverage",

@@ -4,6 +4,7 @@
     vae = models.build_model("vae", architecture="mlp", latent_dim=16,
                              hidden_dims=(256, 128), channels=(), input_shape=(8, 8, 1))
     g, d = models.DCGANGenerator(), models.DCGANDiscriminator()   # dcgan32
+    pool3 = models.InceptionV3().apply(models.load_inception_params(path), x)   # FID net
 """
 
 from latentjax.models._autoencoders import VAE, AutoEncoder
@@ -31,6 +32,13 @@ from latentjax.models._gan_discriminators import (
     DCGANDiscriminator,
     MLPDiscriminator,
 )
+from latentjax.models._inception import (
+    InceptionV3,
+    inception_state_dict,
+    inception_variable_shapes,
+    load_inception_params,
+    resize_for_inception,
+)
 from latentjax.models._layers import MLP
 
 __all__ = [
@@ -43,6 +51,7 @@ __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
     "FastConvTranspose",
+    "InceptionV3",
     "MLP",
     "MLPDecoder",
     "MLPDiscriminator",
@@ -58,8 +67,12 @@ __all__ = [
     "conv_transpose_fast",
     "conv_transpose_layer",
     "fit_code_gaussian",
+    "inception_state_dict",
+    "inception_variable_shapes",
+    "load_inception_params",
     "register_family",
     "registered_families",
+    "resize_for_inception",
     "resolve_conv_impl",
     "sample_code_gaussian",
 ]
