@@ -3,11 +3,11 @@
     result = cluster_codes(key, codes.codes, codes.labels, num_clusters=10)
     result.scores   # {"adjusted Rand index": 0.61, "normalized mutual information": ...}
 
-k-means is `latent_ops.kmeans`; the scores are scikit-learn's: adjusted Rand index
-and normalized mutual information of the k-means partition against the labels (1 is
-a perfect match, 0 what chance gives), silhouettes (in [-1, 1], higher is better
-separated) of the k-means partition and of the labels, and the leave-one-out k-NN
-accuracy of the labels from the codes.
+k-means and its label scores are those of `metrics.cluster_scores` (`latent_ops.kmeans`,
+then scikit-learn's adjusted Rand index and normalized mutual information of the k-means
+partition against the labels: 1 is a perfect match, 0 what chance gives). The report adds
+silhouettes (in [-1, 1], higher is better separated) of the k-means partition and of the
+labels, and the leave-one-out k-NN accuracy of the labels from the codes.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from latentjax import latent_ops as lo
+from latentjax.metrics._latent import kmeans_partition
 
 _PAIRWISE_MAX_N = 2000  # Silhouettes and k-NN are O(N^2): larger sets are subsampled.
 
@@ -102,30 +103,19 @@ def cluster_codes(key: jax.Array, codes, labels=None, *, num_clusters: int,
     The `Clustering`.
 
   Raises:
-    ValueError: if `codes` is not [N, D], `labels` is not [N], or K is not in [1, N].
+    ValueError: if `codes` is not [N, D] or not finite, `labels` is not [N], or K is not
+      in [1, N].
   """
-  from sklearn import metrics
-
+  fit, label_scores = kmeans_partition(key, codes, labels, num_clusters,
+                                       num_iters=num_iters)
   z = np.asarray(codes, np.float32)
-  if z.ndim != 2:
-    raise ValueError(f"`codes` must be [N, D], got shape {z.shape}")
-  if isinstance(num_clusters, bool) or not 1 <= int(num_clusters) <= z.shape[0]:
-    raise ValueError(f"`num_clusters` must be in [1, N={z.shape[0]}], got {num_clusters!r}")
-  y = None
-  if labels is not None:
-    y = np.asarray(labels)
-    if y.shape != (z.shape[0],):
-      raise ValueError(f"`labels` must be [N] = [{z.shape[0]}], got shape {y.shape}")
-  centroids, assignments = lo.kmeans(key, jnp.asarray(z), int(num_clusters),
-                                     num_iters=num_iters)
-  centroids = np.asarray(centroids, np.float32)
-  assignments = np.asarray(assignments, np.int64)
+  y = None if labels is None else np.asarray(labels)
+  centroids = np.asarray(fit.centroids, np.float32)
+  assignments = np.asarray(fit.assignments, np.int64)
   scores: dict[str, float] = {}
   if y is not None:
-    scores["adjusted Rand index (k-means vs labels)"] = float(
-        metrics.adjusted_rand_score(y, assignments))
-    scores["normalized mutual information (k-means vs labels)"] = float(
-        metrics.normalized_mutual_info_score(y, assignments))
+    scores["adjusted Rand index (k-means vs labels)"] = label_scores["ari"]
+    scores["normalized mutual information (k-means vs labels)"] = label_scores["nmi"]
   sil = _silhouette(z, assignments, seed)
   if sil is not None:
     scores["silhouette of the k-means clusters"] = sil

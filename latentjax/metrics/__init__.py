@@ -52,6 +52,13 @@ from latentjax.metrics._information import (
     discrete_mutual_info,
     discretize,
 )
+from latentjax.metrics._latent import (
+    cluster_scores,
+    geodesic_length_ratio,
+    linear_probe_accuracy,
+    perceptual_path_length,
+)
+from latentjax.metrics._likelihood import likelihood_bounds
 
 __all__ = [
     "COVERAGE_KEYS",
@@ -62,6 +69,7 @@ __all__ = [
     "SCORE_KEYS",
     "array_sampler",
     "betavae_score",
+    "cluster_scores",
     "dci",
     "dci_from_importance",
     "discrete_entropy",
@@ -71,12 +79,16 @@ __all__ = [
     "factorvae_score",
     "feature_network",
     "feature_network_dir",
+    "geodesic_length_ratio",
     "inception_feature_fn",
+    "likelihood_bounds",
+    "linear_probe_accuracy",
     "load_feature_network",
     "mig",
     "mode_coverage",
     "mode_coverage_summary",
     "mode_histogram",
+    "perceptual_path_length",
     "sample_codes_and_factors",
     "sap",
     "sprites_sampler",
