@@ -25,16 +25,8 @@ def _config(data_dir, **train):
   return c
 
 
-@pytest.fixture(scope="module")
-def digits_net(tfds_data_dir, tmp_path_factory):
-  cache = str(tmp_path_factory.mktemp("cache"))
-  net = metrics.feature_network("digits", config=_config(tfds_data_dir, num_steps=60),
-                                cache_dir=cache)
-  return net, cache
-
-
-def test_feature_network_trains_once_then_loads_from_the_cache(digits_net, tfds_data_dir):
-  net, cache = digits_net
+def test_feature_network_trains_once_then_loads_from_the_cache(digits_feature_net, tfds_data_dir):
+  net, cache = digits_feature_net
   workdir = metrics.feature_network_dir("digits", cache)
   assert net.workdir == workdir and net.heads == {"label": 10} and net.feature_dim == 128
   assert 0.0 <= net.test_accuracy["label"] <= 1.0
@@ -45,8 +37,8 @@ def test_feature_network_trains_once_then_loads_from_the_cache(digits_net, tfds_
   np.testing.assert_array_equal(net.features(x), again.features(x))
 
 
-def test_features_and_probabilities_have_their_shapes_in_any_batch_size(digits_net):
-  net, _ = digits_net
+def test_features_and_probabilities_have_their_shapes_in_any_batch_size(digits_feature_net):
+  net, _ = digits_feature_net
   x = np.random.default_rng(1).uniform(size=(5, 8, 8, 1)).astype(np.float32)
   feats, probs = net.features_and_probabilities(x)
   assert feats.shape == (5, 128) and np.all(feats >= 0)  # after the ReLU
@@ -58,8 +50,8 @@ def test_features_and_probabilities_have_their_shapes_in_any_batch_size(digits_n
   assert net.predict(x)["label"].shape == (5,)
 
 
-def test_feature_network_checks_its_input(digits_net):
-  net, _ = digits_net
+def test_feature_network_checks_its_input(digits_feature_net):
+  net, _ = digits_feature_net
   with pytest.raises(ValueError, match="images"):
     net.features(np.zeros((2, 4, 4, 1), np.float32))
   bad = np.zeros((2, 8, 8, 1), np.float32)
@@ -68,8 +60,8 @@ def test_feature_network_checks_its_input(digits_net):
     net.features(bad)
 
 
-def test_a_classifier_is_a_run_of_the_shared_loop(digits_net, tfds_data_dir, tmp_path):
-  net, _ = digits_net
+def test_a_classifier_is_a_run_of_the_shared_loop(digits_feature_net, tfds_data_dir, tmp_path):
+  net, _ = digits_feature_net
   run = training.load_run(net.workdir)
   assert run.exp.family == "classifier" and run.encode(np.zeros((3, 8, 8, 1))).shape == (3, 128)
   with pytest.raises(ValueError, match="no decoder"):

@@ -16,9 +16,12 @@ from configs import cvae_digits, vae2d_digits, vae_digits
 from latentjax import explore, training
 from tests._helpers import run_module
 
-# Every section but those for runs without an encoder (GANs; tests/test_explore_gan.py).
+# Every section but those for runs without an encoder (GANs; tests/test_explore_gan.py),
+# and the quality table, which needs experiments/evaluate.py (tests/test_evaluate_quality.py).
 GENERATOR_SECTIONS = ("Mode coverage", "Inversion of test images")
-ALL_SECTIONS = [title for title, _ in explore.SECTIONS if title not in GENERATOR_SECTIONS]
+QUALITY_SECTION = "Sample quality, latent space, disentanglement"
+ALL_SECTIONS = [title for title, _ in explore.SECTIONS
+                if title not in (*GENERATOR_SECTIONS, QUALITY_SECTION)]
 
 
 class _Page(html.parser.HTMLParser):

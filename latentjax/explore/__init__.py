@@ -74,6 +74,7 @@ from latentjax.explore._settings import SMALL_ENV, ExploreSettings, small_mode
 from latentjax.explore._summary import (
     metrics_table,
     parameter_count,
+    quality_table,
     read_metrics_json,
     run_summary,
     training_history,
@@ -117,6 +118,7 @@ __all__ = [
     "load_split",
     "magnification_grid",
     "metrics_table",
+    "quality_table",
     "nearest_code",
     "parameter_count",
     "path_frames",

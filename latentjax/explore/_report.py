@@ -44,6 +44,7 @@ ASSETS_DIR = "explore"
 SECTIONS = (
     ("Model and training", _run_sections.model_and_training),
     ("Evaluation metrics", _run_sections.evaluation_metrics),
+    ("Sample quality, latent space, disentanglement", _run_sections.quality_metrics),
     ("Samples", _run_sections.samples),
     ("Mode coverage", _generator_sections.mode_coverage),
     ("Reconstructions", _run_sections.reconstructions),

@@ -14,7 +14,12 @@ import numpy as np
 
 from latentjax import viz
 from latentjax.explore._context import SAMPLE_KEY, Context, RunView, key_for
-from latentjax.explore._summary import metrics_table, run_summary, training_history
+from latentjax.explore._summary import (
+    metrics_table,
+    quality_table,
+    run_summary,
+    training_history,
+)
 
 # Training curves shown, in order (the GAN losses replace the likelihood terms there).
 _CURVES = ("loss", "recon_nll", "kl", "grad_norm", "mse", "d_loss", "g_loss", "d_real",
@@ -98,6 +103,21 @@ def evaluation_metrics(ctx: Context) -> dict | None:
       text += ("First and second moments of its samples against the test split; a "
                "collapsed generator has a small per-pixel standard deviation across "
                "samples. These are statistics of the samples, not likelihoods.")
+  return {"text": text, "table": rows}
+
+
+def quality_metrics(ctx: Context) -> dict | None:
+  """The sample-quality, latent-space and disentanglement metrics of experiments/evaluate.py."""
+  rows = quality_table({v.label: v.metrics for v in _views(ctx)})
+  if not rows:
+    return None
+  net = (ctx.main.metrics or {}).get("quality", {}).get("feature_network")
+  text = ("From metrics.json, written by python -m experiments.evaluate. Samples and "
+          "reconstructions are compared with test images in the features of the dataset's "
+          "feature network" + (f" ({net})" if net else "") + ": FID and KID (lower is "
+          "better), precision and density (fidelity), recall and coverage (diversity). "
+          "Codes are scored by a linear probe and by k-means against the labels; the "
+          "disentanglement scores (sprites) use encoder means on factor-controlled images.")
   return {"text": text, "table": rows}
 
 

@@ -44,6 +44,38 @@ _METRIC_ROWS = (
     ("ema", "EMA generator"),
     ("step", "checkpoint step"),
 )
+# Rows of the quality table (metrics.json "quality", written by experiments/evaluate.py):
+# key suffix -> label. "samples_" / "recon_" rows compare generated / reconstructed images
+# with test images in the feature network's features.
+_QUALITY_IMAGE_ROWS = (
+    ("fid", "FID (lower is better)"),
+    ("kid_mean", "KID, mean over subsets (lower is better)"),
+    ("precision", "precision (fraction of samples on the data manifold)"),
+    ("recall", "recall (fraction of data covered by the samples' manifold)"),
+    ("density", "density"),
+    ("coverage", "coverage (fraction of data neighbourhoods holding a sample)"),
+    ("classes_covered", "classes predicted at least once"),
+    ("class_kl", "KL of the predicted class histogram to the data's (nats)"),
+    ("is_mean", "Inception-style score of the feature classifier"),
+)
+_QUALITY_ROWS = (
+    ("iwae_1_nats", "ELBO, one sample (nats per example)"),
+    ("iwae_10_nats", "IWAE-10 (nats per example)"),
+    ("iwae_100_nats", "IWAE-100 (nats per example)"),
+    ("iwae_100_bits_per_dim", "IWAE-100 in bits per dimension (negated)"),
+    ("probe_accuracy_label", "linear-probe accuracy of the codes (classes)"),
+    ("cluster_nmi_label", "k-means NMI of the codes vs classes"),
+    ("cluster_ari_label", "k-means ARI of the codes vs classes"),
+    ("ppl", "perceptual path length (lower is smoother)"),
+    ("geodesic_ratio", "geodesic / straight-line decoded length"),
+    ("mig", "MIG (disentanglement, higher is better)"),
+    ("sap", "SAP"),
+    ("dci_disentanglement", "DCI disentanglement"),
+    ("dci_completeness", "DCI completeness"),
+    ("dci_informativeness_test", "DCI informativeness (test accuracy)"),
+    ("betavae_eval_accuracy", "β-VAE score (eval accuracy)"),
+    ("factorvae_eval_accuracy", "FactorVAE score (eval accuracy)"),
+)
 _NOT_PLOTTED = ("steps_per_sec",)
 
 
@@ -129,6 +161,29 @@ def training_history(workdir: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     if keep.any():
       out[name] = (steps[keep], values[keep])
   return out
+
+
+def quality_table(metrics_by_run: Mapping[str, Mapping | None]) -> list[dict[str, object]]:
+  """Rows of the sample-quality / latent / disentanglement table, one column per run.
+
+  Args:
+    metrics_by_run: column name -> a ``metrics.json`` dict (its ``"quality"`` block, written
+      by ``experiments/evaluate.py``, is used; runs without one are skipped).
+
+  Returns:
+    Row mappings ``{"metric": label, <run>: value, ...}``; empty if no run has the block.
+  """
+  runs = {k: v["quality"] for k, v in metrics_by_run.items() if v and v.get("quality")}
+  keys = [(f"{p}_{k}", f"{what}: {label}") for p, what in (("samples", "samples"),
+                                                            ("recon", "reconstructions"))
+          for k, label in _QUALITY_IMAGE_ROWS]
+  rows = []
+  for key, label in [*keys, *_QUALITY_ROWS]:
+    if any(key in m for m in runs.values()):
+      row = {"metric": label}
+      row.update({name: m.get(key, "") for name, m in runs.items()})
+      rows.append(row)
+  return rows
 
 
 def metrics_table(metrics_by_run: Mapping[str, Mapping | None]) -> list[dict[str, object]]:

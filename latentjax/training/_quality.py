@@ -14,6 +14,9 @@ it measures and what it is computed on:
   ``cluster_nmi``, ...  k-means of test codes against the labels
   ``ppl``               perceptual path length in the feature network's features
   ``geodesic_ratio``    decoded geodesic length / straight-line length
+  ``iwae_<k>_nats``     ELBO / IWAE-k (k = 1, 10, 100 up to eval.num_iwae_samples) over
+                        the evaluation split (eval.num_examples), nats
+                        and bits/dim (VAEs; the binarised split with objective.binarize)
   ``mig``, ``sap``,     disentanglement of encoder means on ``sprites`` (factors rendered
   ``dci_*``, ...        by the dataset's own renderer)
   ====================  ================================================================
@@ -31,7 +34,7 @@ import numpy as np
 from latentjax.training._keys import EVAL_KEY
 
 Array = jax.Array
-_SAMPLES, _PPL, _CLUSTER, _GEODESIC = 11, 12, 13, 14  # purpose tags under EVAL_KEY
+_SAMPLES, _PPL, _CLUSTER, _BOUNDS = 11, 12, 13, 15  # purpose tags under EVAL_KEY
 _NUM_GEODESIC_PAIRS = 8
 
 
@@ -158,6 +161,44 @@ def _decoder_scores(run, key: Array, feature_net, codes: np.ndarray | None) -> d
   return out
 
 
+def bound_sample_counts(max_k: int) -> tuple[int, ...]:
+  """The k of the IWAE-k sweep: 1, 10, 100, ... below ``max_k``, and ``max_k`` itself."""
+  ks, k = {max_k}, 1
+  while k < max_k:
+    ks.add(k)
+    k *= 10
+  return tuple(sorted(ks))
+
+
+def _bounds(run, key: Array) -> dict:
+  """ELBO and IWAE-k (`bound_sample_counts`) over the evaluation split, nats and bits/dim."""
+  from latentjax import metrics
+  from latentjax.training._evaluate import _BINARIZE_TAG, binarized, eval_batches
+
+  exp = run.exp
+  binarize_key = jax.random.fold_in(jax.random.fold_in(key, EVAL_KEY), _BINARIZE_TAG)
+
+  def batches():
+    count = 0
+    for batch in eval_batches(exp, exp.eval_split, exp.cfg.eval.num_examples):
+      if exp.cfg.objective.binarize:
+        batch = binarized(exp, batch, binarize_key, first_index=count)
+      count += len(batch[exp.spec.input_key])
+      yield batch
+
+  variables = run.variables
+  model, obj, label = exp.model, exp.cfg.objective, exp.label_key
+  encode = lambda x, *y: model.apply(variables, x, *(y or (None,)), method="encode")
+  decode = lambda z, *y: model.apply(variables, z, *(y or (None,)), method="decode")
+  out = metrics.likelihood_bounds(
+      encode, decode, batches(), jax.random.fold_in(key, _BOUNDS),
+      num_samples=bound_sample_counts(exp.cfg.eval.num_iwae_samples), likelihood=obj.likelihood,
+      gaussian_scale=obj.gaussian_scale, input_key=exp.spec.input_key, label_key=label)
+  out["bounds_num_examples"] = out.pop("num_examples")
+  out.pop("input_dims", None)
+  return out
+
+
 def _disentanglement(run) -> dict:
   from latentjax import metrics
 
@@ -194,8 +235,8 @@ def quality_metrics(run, key: Array, feature_net=None, *, latent: bool = True,
   exp = run.exp
   if exp.family == "classifier":
     return {}
+  out = _bounds(run, key) if exp.is_variational else {}
   key = jax.random.fold_in(key, EVAL_KEY)
-  out = {}
   n = exp.cfg.eval.num_quality_samples
   real = _eval_data(run, n) if _image_data(exp) or run.family.has_encoder else None
   if feature_net is not None and _image_data(exp):
