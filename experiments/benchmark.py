@@ -4,6 +4,7 @@ r"""Benchmarks the fixed workloads of BENCHMARKS.md; prints JSON and a table.
     python -m experiments.benchmark --workloads=geodesic --smoke --output=/tmp/bench.json
     python -m experiments.benchmark --workloads=convvae32,convlayers --conv_impl=xla,fast
     python -m experiments.benchmark --workloads=dcgan32 --conv_impl=xla,fast
+    python -m experiments.benchmark --workloads=metrics --metrics_num_points=20000
 
 Each workload is a function registered under its name with ``@register("name")``; it
 receives ``configs/bench_<name>.py``'s ``get_config()`` (``get_config("smoke")`` with
@@ -12,6 +13,7 @@ the machine's float32 matmul peak) are measured once per run. An unknown name li
 registered ones. ``--conv_impl`` (a comma list of "auto", "xla", "fast") sets the
 convolution implementations of every workload whose config has ``conv_impls``; each
 such workload reports them side by side, timed alternately, with their ratio.
+``--metrics_num_points`` sets the size of both feature sets of the ``metrics`` workload.
 """
 
 import functools
@@ -24,7 +26,7 @@ from collections.abc import Callable
 
 from absl import app, flags
 
-from experiments import _bench_convlayers, _bench_gan, _bench_models, _cli
+from experiments import _bench_convlayers, _bench_gan, _bench_metrics, _bench_models, _cli
 
 _WORKLOADS = flags.DEFINE_list(
     "workloads", None, "Comma-separated workloads to run (default: all registered).")
@@ -34,6 +36,9 @@ _CONV_IMPL = flags.DEFINE_list(
     "conv_impl", None,
     "Convolution implementations (auto, xla, fast) for the conv workloads, compared side "
     "by side (default: each workload's config).")
+_METRICS_NUM_POINTS = flags.DEFINE_integer(
+    "metrics_num_points", None,
+    "Points in each feature set of the `metrics` workload (default: its config's 50,000).")
 
 WORKLOADS: dict[str, Callable] = {}
 
@@ -283,6 +288,7 @@ register("convvae32")(_bench_models.convvae32_workload)
 register("dcgan32")(_bench_gan.dcgan32_workload)
 register("convlayers")(_bench_convlayers.convlayers_workload)
 register("pipeline")(_bench_models.pipeline_workload)
+register("metrics")(_bench_metrics.metrics_workload)
 
 
 # --------------------------------------------------------------------------- driver
@@ -297,7 +303,8 @@ def _check_conv_impls(conv_impls):
     raise ValueError(f"`conv_impl` names an implementation twice: {','.join(conv_impls)}")
 
 
-def run_workloads(names=None, smoke: bool = False, conv_impls=None) -> dict:
+def run_workloads(names=None, smoke: bool = False, conv_impls=None,
+                  metrics_num_points=None) -> dict:
   """Runs the named workloads (all registered ones by default); returns the results.
 
   Args:
@@ -305,9 +312,12 @@ def run_workloads(names=None, smoke: bool = False, conv_impls=None) -> dict:
     smoke: run each workload's tiny ``smoke`` config.
     conv_impls: convolution implementations ("auto", "xla", "fast") to compare in
       every workload whose config has ``conv_impls`` (default: the config's own).
+    metrics_num_points: points in each feature set of the ``metrics`` workload
+      (default: its config's).
 
   Raises:
-    ValueError: for an unknown workload or convolution implementation.
+    ValueError: for an unknown workload or convolution implementation, or a
+      ``metrics_num_points`` below 2.
   """
   import jax
 
@@ -315,6 +325,8 @@ def run_workloads(names=None, smoke: bool = False, conv_impls=None) -> dict:
   _check_names(names)
   if conv_impls:
     _check_conv_impls(list(conv_impls))
+  if metrics_num_points is not None and metrics_num_points < 2:
+    raise ValueError(f"`metrics_num_points` must be >= 2, got {metrics_num_points}")
   results = {
       "device": str(jax.devices()[0].device_kind), "platform": jax.default_backend(),
       "jax": jax.__version__, "smoke": smoke, "workloads": {},
@@ -323,6 +335,8 @@ def run_workloads(names=None, smoke: bool = False, conv_impls=None) -> dict:
     config = load_config(name, smoke)
     if conv_impls and "conv_impls" in config:
       config.conv_impls = tuple(conv_impls)
+    if name == "metrics" and metrics_num_points is not None:
+      config.num_points = int(metrics_num_points)
     figures = WORKLOADS[name](config)
     for key in [k for k in figures if k.startswith("achieved_gflops")]:
       fraction = "fraction_of_matmul_peak" + key[len("achieved_gflops"):]
@@ -347,7 +361,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   try:
-    results = run_workloads(_WORKLOADS.value, smoke=_SMOKE.value, conv_impls=_CONV_IMPL.value)
+    results = run_workloads(_WORKLOADS.value, smoke=_SMOKE.value, conv_impls=_CONV_IMPL.value,
+                            metrics_num_points=_METRICS_NUM_POINTS.value)
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)

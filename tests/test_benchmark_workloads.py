@@ -1,9 +1,11 @@
-"""The convvae32, dcgan32 and pipeline benchmark workloads: checksums against BENCHMARKS.md."""
+"""The convvae32, dcgan32, pipeline and metrics benchmark workloads: checksums against
+BENCHMARKS.md."""
 
 import numpy as np
 import pytest
 
-from experiments import _bench_gan, _bench_models, benchmark
+from experiments import _bench_gan, _bench_metrics, _bench_models, benchmark
+from latentjax import metrics
 
 
 def test_convvae32_model_flops_and_parameters_match_benchmarks_md():
@@ -132,3 +134,29 @@ def test_dcgan32_smoke_reports_each_conv_impl_side_by_side():
     assert 0 < gan[f"fraction_of_matmul_peak_{impl}"]
   assert gan["fast_over_xla"] == pytest.approx(
       gan["examples_per_s_fast"] / gan["examples_per_s_xla"])
+
+
+def test_metrics_workload_at_2000_points_reports_time_memory_and_the_metrics():
+  results = benchmark.run_workloads(["metrics"], smoke=True, metrics_num_points=2000)
+  figures = results["workloads"]["metrics"]
+  assert figures["num_points"] == 2000
+  assert figures["full_distance_matrix_gb"] == pytest.approx(2000 * 2000 * 8 / 1e9)
+  assert "2000*2000*8 B = 0.032 GB" in figures["memory_note"]
+  assert figures["prdc_block_mib"] == pytest.approx(1024 * 2000 * 4 / 2**20)
+  config = benchmark.load_config("metrics", smoke=True)
+  for width in config.widths:
+    tag = f"w{width}"
+    assert figures[f"{tag}_prdc_s"] > 0 and figures[f"{tag}_fid_s"] > 0
+    assert figures[f"{tag}_fid_peak_rss_mib"] >= figures[f"{tag}_rss_before_mib"] > 0
+    # The metrics of the workload's own feature sets (fake shifted by 0.1: FID > 0).
+    real, fake = _bench_metrics.feature_sets(2000, width, config.fake_shift, config.seed)
+    assert figures[f"{tag}_fid"] == pytest.approx(metrics.fid_from_features(real, fake))
+    assert figures[f"{tag}_fid"] > 0.01 * width
+    for key in ("precision", "recall", "coverage"):
+      assert 0 < figures[f"{tag}_{key}"] < 1
+  real, fake = _bench_metrics.feature_sets(2000, config.widths[0], config.fake_shift,
+                                           config.seed)
+  assert {k: figures[f"w{config.widths[0]}_{k}"] for k in metrics.PRDC_KEYS} == metrics.prdc(
+      real, fake, config.nearest_k)
+  with pytest.raises(ValueError, match="`metrics_num_points` must be >= 2, got 1"):
+    benchmark.run_workloads(["metrics"], smoke=True, metrics_num_points=1)

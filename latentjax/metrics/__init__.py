@@ -14,6 +14,10 @@ Statistics are computed in float64 on the host (NumPy); distance-heavy parts run
     feats = metrics.inception_feature_fn("pt_inception-2015-12-05.npz")   # FID features
 """
 
+from latentjax.metrics._classes import (
+    class_coverage,
+    inception_score,
+)
 from latentjax.metrics._coverage import (
     COVERAGE_KEYS,
     mode_coverage,
@@ -46,12 +50,19 @@ from latentjax.metrics._feature_network import (
     feature_network_dir,
     load_feature_network,
 )
+from latentjax.metrics._frechet import (
+    feature_statistics,
+    fid_from_features,
+    frechet_distance,
+    frechet_distance_jax,
+)
 from latentjax.metrics._inception_features import inception_feature_fn
 from latentjax.metrics._information import (
     discrete_entropy,
     discrete_mutual_info,
     discretize,
 )
+from latentjax.metrics._kid import kid
 from latentjax.metrics._latent import (
     cluster_scores,
     geodesic_length_ratio,
@@ -59,6 +70,14 @@ from latentjax.metrics._latent import (
     perceptual_path_length,
 )
 from latentjax.metrics._likelihood import likelihood_bounds
+from latentjax.metrics._prdc import (
+    PRDC_KEYS,
+    prdc,
+)
+from latentjax.metrics._sample_quality import (
+    SAMPLE_QUALITY_KEYS,
+    sample_quality,
+)
 
 __all__ = [
     "COVERAGE_KEYS",
@@ -66,9 +85,12 @@ __all__ = [
     "FactorSampler",
     "FeatureNetwork",
     "GridSampler",
+    "PRDC_KEYS",
+    "SAMPLE_QUALITY_KEYS",
     "SCORE_KEYS",
     "array_sampler",
     "betavae_score",
+    "class_coverage",
     "cluster_scores",
     "dci",
     "dci_from_importance",
@@ -79,8 +101,14 @@ __all__ = [
     "factorvae_score",
     "feature_network",
     "feature_network_dir",
+    "feature_statistics",
+    "fid_from_features",
+    "frechet_distance",
+    "frechet_distance_jax",
     "geodesic_length_ratio",
     "inception_feature_fn",
+    "inception_score",
+    "kid",
     "likelihood_bounds",
     "linear_probe_accuracy",
     "load_feature_network",
@@ -89,7 +117,9 @@ __all__ = [
     "mode_coverage_summary",
     "mode_histogram",
     "perceptual_path_length",
+    "prdc",
     "sample_codes_and_factors",
+    "sample_quality",
     "sap",
     "sprites_sampler",
 ]
