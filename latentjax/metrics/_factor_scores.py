@@ -182,7 +182,9 @@ def disentanglement_scores(representation_fn, sampler, seed=0, *, num_train: int
                            num_test: int = 5000, num_bins: int = 20, batch_size: int = 64,
                            num_variance_estimate: int = 10000, prune_std: float = 0.05,
                            dci_importance: str = "gbt", sap_classifier: str = "svm",
-                           encode_batch_size: int = 1024) -> dict:
+                           encode_batch_size: int = 1024,
+                           num_intervention_train: int | None = None,
+                           num_intervention_eval: int | None = None) -> dict:
   """MIG, SAP, DCI, beta-VAE and FactorVAE scores of a representation on ground-truth data.
 
   One set of ``num_train`` and one of ``num_test`` uniformly sampled points is encoded
@@ -204,6 +206,10 @@ def disentanglement_scores(representation_fn, sampler, seed=0, *, num_train: int
     dci_importance: ``"gbt"`` (reference, slow) or ``"logistic"``.
     sap_classifier: ``"svm"`` (reference) or ``"threshold"``.
     encode_batch_size: images per call of ``representation_fn``.
+    num_intervention_train: training points of the beta-VAE and FactorVAE scores (None:
+      ``num_train``). Each point encodes ``2 * batch_size`` (beta-VAE) or ``batch_size``
+      (FactorVAE) images, so these two dominate the cost: 10,000 points are 1.9M images.
+    num_intervention_eval: their evaluation points (None: ``num_test``).
 
   Returns:
     a flat dict with the keys of `SCORE_KEYS`: ``mig``, ``sap``, ``dci_disentanglement``,
@@ -239,7 +245,9 @@ def disentanglement_scores(representation_fn, sampler, seed=0, *, num_train: int
   scores = dci(train_codes, train_factors, test_codes, test_factors, seed=int(seed),
                importance=dci_importance)
   out.update({f"dci_{k}": v for k, v in scores.items()})
-  common = {"batch_size": batch_size, "num_train": num_train, "num_eval": num_test,
+  common = {"batch_size": batch_size,
+            "num_train": num_train if num_intervention_train is None else num_intervention_train,
+            "num_eval": num_test if num_intervention_eval is None else num_intervention_eval,
             "encode_batch_size": encode_batch_size}
   beta = betavae_score(representation_fn, sampler, beta_seq, **common)
   out.update({f"betavae_{k}": v for k, v in beta.items()})

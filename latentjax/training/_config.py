@@ -95,7 +95,8 @@ class EvalConfig:
   use_ema: bool
   num_sample_images: int
   num_quality_samples: int  # images on each side of FID / KID / PRDC, PPL paths
-  num_disentanglement_points: int  # training points of MIG / SAP / DCI / ... (test: half)
+  num_disentanglement_points: int  # training points of MIG / SAP / DCI (test: half)
+  num_intervention_points: int  # training points of the beta-VAE / FactorVAE scores
   quality_every_steps: int  # 0: sample-quality metrics only in experiments/evaluate.py
   feature_network: str  # "": the cached classifier of the dataset (metrics.feature_network_dir)
 
@@ -147,6 +148,7 @@ ADDED_KEYS = {
     "optim.d_learning_rate": 0.0,
     "eval.num_quality_samples": 5000,
     "eval.num_disentanglement_points": 10000,
+    "eval.num_intervention_points": 2000,
     "eval.quality_every_steps": 0,
     "eval.feature_network": "",
 }
@@ -295,6 +297,8 @@ def _validate(cfg: ExperimentConfig) -> None:
   if cfg.eval.num_disentanglement_points < 4:
     _fail("eval.num_disentanglement_points", cfg.eval.num_disentanglement_points,
           "must be >= 4")
+  if cfg.eval.num_intervention_points < 4:
+    _fail("eval.num_intervention_points", cfg.eval.num_intervention_points, "must be >= 4")
   _non_negative("eval.quality_every_steps", cfg.eval.quality_every_steps)
 
 

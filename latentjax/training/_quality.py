@@ -21,8 +21,9 @@ it measures and what it is computed on:
   ``dci_*``, ...        by the dataset's own renderer)
   ====================  ================================================================
 
-Sizes come from ``config.eval``: ``num_quality_samples`` images on each side, and
-``num_disentanglement_points`` training points (half as many test points).
+Sizes come from ``config.eval``: ``num_quality_samples`` images on each side,
+``num_disentanglement_points`` training points of MIG / SAP / DCI and
+``num_intervention_points`` of the beta-VAE / FactorVAE scores (half as many test points).
 """
 
 import math
@@ -211,9 +212,10 @@ def _disentanglement(run) -> dict:
   size = exp.cfg.data.eval_batch_size
   encode = lambda v: run.encode(v)
   rep = lambda images: _in_batches(encode, np.asarray(images, np.float32), size)
-  n = exp.cfg.eval.num_disentanglement_points
+  n, m = exp.cfg.eval.num_disentanglement_points, exp.cfg.eval.num_intervention_points
   out = metrics.disentanglement_scores(rep, sampler, seed=exp.cfg.seed, num_train=n,
-                                       num_test=max(2, n // 2))
+                                       num_test=max(2, n // 2), num_intervention_train=m,
+                                       num_intervention_eval=max(2, m // 2))
   return {k: v for k, v in out.items()}
 
 
