@@ -23,7 +23,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.eval_split = ""  # "": the dataset's test split
 
   c.model = ml_collections.ConfigDict()
-  c.model.family = "vae"  # ae | vae | cvae | gan | cgan | classifier
+  c.model.family = "vae"  # ae | vae | cvae | gan | cgan | diffusion | cdiffusion | classifier
   c.model.architecture = "mlp"  # mlp | conv
   c.model.latent_dim = 16  # GANs: the noise dimension; classifier: the feature width
   c.model.hidden_dims = (512, 256)  # GAN: the MLP generator's hidden widths
@@ -35,6 +35,15 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.d_channels = (32, 64)
   c.model.spectral_norm = False
   c.model.d_batch_norm = False
+  # Diffusion only: the U-Net (base channels, multiplier per level, residual blocks per
+  # level, resolutions with self-attention, dropout); latent diffusion: the ae / vae run
+  # folder whose codes are modelled ("" = model the data itself).
+  c.model.unet_channels = 32
+  c.model.unet_mult = (1, 2)
+  c.model.num_res_blocks = 1
+  c.model.attn_resolutions = ()
+  c.model.dropout = 0.0
+  c.model.latent_run = ""
 
   c.objective = ml_collections.ConfigDict()
   # bernoulli | continuous_bernoulli | gaussian. A Bernoulli is a normalised density only
@@ -51,6 +60,12 @@ def base_config() -> ml_collections.ConfigDict:
   c.objective.n_critic = 1
   c.objective.gp_weight = 0.0
   c.objective.r1_weight = 0.0
+  # Diffusion only: T, the noise schedule (linear | cosine), what the network predicts
+  # (eps | v), and for conditional models the probability of the null label in training.
+  c.objective.num_timesteps = 1000
+  c.objective.noise_schedule = "linear"
+  c.objective.prediction = "eps"
+  c.objective.p_uncond = 0.1
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "adam"  # adam | adamw | sgd
@@ -91,6 +106,12 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval.num_intervention_points = 2000
   c.eval.quality_every_steps = 0
   c.eval.feature_network = ""
+  # Diffusion only: sampler (ddim | ddpm | dpm_solver), its steps (also of DDIM inversion),
+  # DDIM's eta, and the classifier-free guidance weight w of a conditional model.
+  c.eval.sampler = "ddim"
+  c.eval.sampling_steps = 50
+  c.eval.ddim_eta = 0.0
+  c.eval.guidance_scale = 0.0
   return c
 
 

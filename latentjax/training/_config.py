@@ -47,6 +47,12 @@ class ModelConfig:
   d_channels: tuple[int, ...]  # GAN discriminator (conv)
   spectral_norm: bool  # GAN discriminator
   d_batch_norm: bool  # GAN discriminator (conv)
+  unet_channels: int  # diffusion U-Net: base channels
+  unet_mult: tuple[int, ...]  # diffusion U-Net: channel multiplier per resolution level
+  num_res_blocks: int  # diffusion U-Net: residual blocks per level (down path)
+  attn_resolutions: tuple[int, ...]  # diffusion U-Net: sizes with self-attention
+  dropout: float  # diffusion U-Net
+  latent_run: str  # latent diffusion: the ae / vae run whose codes are modelled
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +65,10 @@ class ObjectiveConfig:
   n_critic: int  # discriminator updates per generator update
   gp_weight: float
   r1_weight: float
+  num_timesteps: int  # diffusion: T
+  noise_schedule: str  # diffusion: linear | cosine
+  prediction: str  # diffusion: eps | v
+  p_uncond: float  # conditional diffusion: probability of training with the null label
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +109,10 @@ class EvalConfig:
   num_intervention_points: int  # training points of the beta-VAE / FactorVAE scores
   quality_every_steps: int  # 0: sample-quality metrics only in experiments/evaluate.py
   feature_network: str  # "": the cached classifier of the dataset (metrics.feature_network_dir)
+  sampler: str  # diffusion: ddim | ddpm | dpm_solver
+  sampling_steps: int  # diffusion: steps of the sampler (and of DDIM inversion)
+  ddim_eta: float  # diffusion: DDIM's eta (0: deterministic)
+  guidance_scale: float  # conditional diffusion: classifier-free guidance weight w
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +165,20 @@ ADDED_KEYS = {
     "eval.num_intervention_points": 2000,
     "eval.quality_every_steps": 0,
     "eval.feature_network": "",
+    "model.unet_channels": 32,
+    "model.unet_mult": [1, 2],
+    "model.num_res_blocks": 1,
+    "model.attn_resolutions": [],
+    "model.dropout": 0.0,
+    "model.latent_run": "",
+    "objective.num_timesteps": 1000,
+    "objective.noise_schedule": "linear",
+    "objective.prediction": "eps",
+    "objective.p_uncond": 0.1,
+    "eval.sampler": "ddim",
+    "eval.sampling_steps": 50,
+    "eval.ddim_eta": 0.0,
+    "eval.guidance_scale": 0.0,
 }
 
 
@@ -269,6 +297,7 @@ def _validate(cfg: ExperimentConfig) -> None:
         f"(binarised data are binary), got {cfg.objective.likelihood!r}")
   _non_negative("objective.beta", cfg.objective.beta)
   _validate_gan(cfg)
+  _validate_diffusion(cfg)
   _one_of("optim.name", cfg.optim.name, OPTIMIZERS)
   _positive("optim.learning_rate", cfg.optim.learning_rate)
   for k in ("b1", "b2"):
@@ -335,6 +364,42 @@ def _validate_gan(cfg: ExperimentConfig) -> None:
         "config.model.d_batch_norm=True cannot be combined with config.objective.gp_weight "
         "or config.objective.r1_weight > 0: the penalties need per-example input gradients, "
         "which batch statistics mix")
+
+
+NOISE_SCHEDULES = ("linear", "cosine")
+PREDICTIONS = ("eps", "v")
+SAMPLERS = ("ddim", "ddpm", "dpm_solver")
+
+
+def _validate_diffusion(cfg: ExperimentConfig) -> None:
+  """The diffusion keys (checked for every family, as the GAN keys)."""
+  m, o, e = cfg.model, cfg.objective, cfg.eval
+  _positive("model.unet_channels", m.unet_channels)
+  if not m.unet_mult:
+    _fail("model.unet_mult", m.unet_mult, "must list at least one multiplier")
+  for i, v in enumerate(m.unet_mult):
+    _positive(f"model.unet_mult[{i}]", v)
+  _positive("model.num_res_blocks", m.num_res_blocks)
+  for i, v in enumerate(m.attn_resolutions):
+    _positive(f"model.attn_resolutions[{i}]", v)
+  if not 0.0 <= m.dropout < 1.0:
+    _fail("model.dropout", m.dropout, "must be in [0, 1)")
+  if o.num_timesteps < 2:
+    _fail("objective.num_timesteps", o.num_timesteps, "must be >= 2")
+  _one_of("objective.noise_schedule", o.noise_schedule, NOISE_SCHEDULES)
+  _one_of("objective.prediction", o.prediction, PREDICTIONS)
+  if not 0.0 <= o.p_uncond < 1.0:
+    _fail("objective.p_uncond", o.p_uncond, "must be in [0, 1)")
+  _one_of("eval.sampler", e.sampler, SAMPLERS)
+  if not 1 <= e.sampling_steps <= o.num_timesteps:
+    _fail("eval.sampling_steps", e.sampling_steps,
+          f"must be in [1, config.objective.num_timesteps={o.num_timesteps}]")
+  _non_negative("eval.ddim_eta", e.ddim_eta)
+  _non_negative("eval.guidance_scale", e.guidance_scale)
+  if e.guidance_scale and cfg.model.family != "cdiffusion":
+    _fail("eval.guidance_scale", e.guidance_scale,
+          f"needs a conditional model (config.model.family='cdiffusion'), not "
+          f"{cfg.model.family!r}")
 
 
 def check_devices(cfg: ExperimentConfig, device_count: int, process_count: int) -> int:

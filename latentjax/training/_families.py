@@ -40,11 +40,14 @@ class Family(abc.ABC):
     name: the ``config.model.family`` value.
     conditional: whether the family is conditioned on the dataset's class label.
     has_encoder: whether runs of this family map data to codes (``Run.encode``).
+    latent_geometry: whether metrics that differentiate decoding (geodesics, path
+      length) apply; False where decoding is a whole sampling chain (diffusion).
   """
 
   name: str = ""
   conditional: bool = False
   has_encoder: bool = True
+  latent_geometry: bool = True  # whether Jacobian-based latent metrics of decoding apply
 
   def __init__(self, name: str, conditional: bool = False):
     self.name = name
@@ -95,6 +98,10 @@ class Family(abc.ABC):
   def eval_variables(self, exp, state) -> dict:
     """The flax variables of the network that maps codes to data (EMA per eval.use_ema)."""
     ...
+
+  def latent_dim(self, exp) -> int:
+    """D, the size of the codes ``decoding`` maps to data."""
+    return exp.cfg.model.latent_dim
 
   def encode(self, run, x: Array, y: Array | None) -> Array:
     """Codes [B, D] of data [B, ...]."""
@@ -156,4 +163,9 @@ def get_family(name: str) -> Family:
 
 def _load_builtin() -> None:
   # The built-in families register themselves on import (late: they import the models).
-  from latentjax.training import _family_classifier, _family_gan, _family_vae  # noqa: F401
+  from latentjax.training import (  # noqa: F401
+      _family_classifier,
+      _family_diffusion,
+      _family_gan,
+      _family_vae,
+  )

@@ -260,7 +260,7 @@ def quality_metrics(run, key: Array, feature_net=None, *, latent: bool = True,
       scores = _latent_scores(run, key, real, feature_net)
       codes = scores.pop("_codes")
       out.update(scores)
-    if _can_sample(run):
+    if _can_sample(run) and run.family.latent_geometry:
       out.update(_decoder_scores(run, key, feature_net, codes))
   if disentanglement and not run.conditional:
     out.update(_disentanglement(run))

@@ -93,7 +93,8 @@ class Run:
 
   @property
   def latent_dim(self) -> int:
-    return self.exp.cfg.model.latent_dim
+    """D, the size of the codes (a diffusion model's: the flattened noise image)."""
+    return self.family.latent_dim(self.exp)
 
   @property
   def conditional(self) -> bool:

@@ -1,0 +1,314 @@
+"""The diffusion families: ``diffusion`` and the class-conditional ``cdiffusion``.
+
+A denoising diffusion model (Ho et al., 2020) trained by the shared loop: one network
+(the U-Net of ``models.UNet`` for images, ``models.MLPDenoiser`` for vectors), one loss
+(the mean squared error of its ε- or v-prediction at a uniformly drawn t), EMA of the
+parameters. Images in [0, 1] are modelled in [-1, 1].
+
+Its latent space is the space of noise images: ``Run.decode(z)`` runs the configured
+sampler (``eval.sampler``, ``eval.sampling_steps``; DDIM is deterministic, so a code is
+one image) from ``z`` [B, H*W*C], the flattened x_T; ``Run.encode(x)`` is DDIM
+inversion (image -> x_T), so latent_ops interpolate and traverse real images through
+their noise. ``cdiffusion`` trains with the label replaced by the null label
+(``num_classes``) with probability ``objective.p_uncond`` and samples with
+classifier-free guidance of weight ``eval.guidance_scale``.
+
+Latent diffusion: with ``model.latent_run`` naming a trained ``ae`` / ``vae`` run, the
+data are that run's codes (encoder means of each batch, computed in the step with its
+frozen parameters), the network is an MLP, and decoding passes the sampled code through
+the run's decoder.
+
+Keys: per step ``fold_in(key, step)``, then per global example (``example_keys``), then
+per purpose: time step, noise, label drop, dropout.
+"""
+
+import functools
+import os
+
+import jax
+import jax.numpy as jnp
+
+from latentjax import models
+from latentjax.training._config import ConfigError
+from latentjax.training._families import Family, register_family
+from latentjax.training._optim import make_optimizer
+from latentjax.training._state import TrainState
+from latentjax.training._steps import make_train_step
+
+Array = jax.Array
+_T, _NOISE, _DROP, _DROPOUT = 0, 1, 2, 3  # purposes within an example's key
+LATENT = "latent_decoder"  # variables entry of a latent diffusion run's decoder
+
+
+def make_schedule(objective):
+  """The noise schedule of a typed ``objective`` config."""
+  from latentjax import diffusion
+
+  if objective.noise_schedule == "cosine":
+    return diffusion.cosine_schedule(num_timesteps=objective.num_timesteps)
+  return diffusion.linear_schedule(num_timesteps=objective.num_timesteps)
+
+
+def _image_data(spec) -> bool:
+  return spec.input_key == "image" and len(spec.input_shape) == 3
+
+
+def _checkpoint_steps(path: str) -> tuple:
+  from latentjax.training._checkpoint import checkpoint_dir
+
+  folder = checkpoint_dir(path)
+  return tuple(sorted(os.listdir(folder))) if os.path.isdir(folder) else ()
+
+
+@functools.lru_cache(maxsize=8)
+def _load_latent_run(path: str, steps: tuple):
+  del steps  # part of the cache key: a retrained run is loaded afresh
+  from latentjax.training._run import load_run
+
+  return load_run(path)
+
+
+def _latent_parts(cfg):
+  """(run, code dim) of the ae / vae run a latent diffusion models, or (None, 0)."""
+  if not cfg.model.latent_run:
+    return None, 0
+  path = cfg.model.latent_run
+  try:
+    run = _load_latent_run(path, _checkpoint_steps(path))
+  except FileNotFoundError as e:
+    raise ConfigError(f"config.model.latent_run={cfg.model.latent_run!r}: {e}") from None
+  if run.exp.family not in ("ae", "vae"):
+    raise ConfigError(f"config.model.latent_run={cfg.model.latent_run!r} is a "
+                      f"{run.exp.family!r} run; latent diffusion needs an 'ae' or 'vae' run")
+  if run.exp.cfg.data.name != cfg.data.name:
+    raise ConfigError(f"config.model.latent_run={cfg.model.latent_run!r} was trained on "
+                      f"{run.exp.cfg.data.name!r}, not config.data.name={cfg.data.name!r}")
+  return run, run.latent_dim
+
+
+class DiffusionStatic(tuple):
+  """The constants of decoding: ``(net, objective, eval, shape, rescale, latent)``."""
+
+  __slots__ = ()
+
+
+def _eps_fn(net, variables, objective, schedule, labels):
+  """``eps(x_t [B, ...], t [B]) -> [B, ...]`` of the network (v converted to ε)."""
+
+  def fn(x, t):
+    out = net.apply({"params": variables["params"]}, x, t, labels, train=False)
+    if objective.prediction == "v":
+      a = schedule.alphas_cumprod[t].reshape((-1,) + (1,) * (x.ndim - 1))
+      out = jnp.sqrt(a) * out + jnp.sqrt(1.0 - a) * x
+    return out
+
+  return fn
+
+
+def guided_eps(net, variables, objective, schedule, labels, scale: float, null: int):
+  """ε of a conditional network under classifier-free guidance: (1 + w) ε(x, c) - w ε(x)."""
+  cond = _eps_fn(net, variables, objective, schedule, labels)
+  if labels is None or not scale:
+    return cond
+  uncond = _eps_fn(net, variables, objective, schedule, jnp.full_like(labels, null))
+  return lambda x, t: (1.0 + scale) * cond(x, t) - scale * uncond(x, t)
+
+
+def sample_from_noise(static, variables, x_T: Array, labels: Array | None,
+                      key: Array | None = None) -> Array:
+  """Runs the configured sampler from noise x_T [B, *shape]; data [B, *shape] in [-1, 1]."""
+  from latentjax import diffusion
+
+  net, objective, ev, shape, rescale, latent = static
+  s = make_schedule(objective)
+  null = getattr(net, "num_classes", 0)
+  eps = guided_eps(net, variables, objective, s, labels, ev.guidance_scale, null)
+  if ev.sampler == "ddpm":
+    return diffusion.ddpm_sample(s, eps, x_T, key if key is not None else jax.random.PRNGKey(0),
+                                 num_steps=ev.sampling_steps)
+  if ev.sampler == "dpm_solver":
+    return diffusion.dpm_solver_pp_2m_sample(s, eps, x_T, ev.sampling_steps)
+  eta_key = key if (ev.ddim_eta > 0 and key is not None) else (
+      jax.random.PRNGKey(0) if ev.ddim_eta > 0 else None)
+  return diffusion.ddim_sample(s, eps, x_T, ev.sampling_steps, eta=ev.ddim_eta, key=eta_key)
+
+
+def decode_noise(static, variables, z: Array, y: Array | None) -> Array:
+  """Data [B, ...] (images in [0, 1]) sampled from flattened noise codes z [B, D]."""
+  net, objective, ev, shape, rescale, latent = static
+  x = sample_from_noise(static, variables, z.reshape((z.shape[0], *shape)), y)
+  if latent is not None:
+    decode, dec_static = latent
+    return decode(dec_static, variables[LATENT], x, None)
+  return 0.5 * (x + 1.0) if rescale else x
+
+
+def invert_to_noise(static, variables, x: Array, y: Array | None) -> Array:
+  """DDIM inversion of data x [B, ...] to flattened noise codes [B, D] (eta = 0)."""
+  from latentjax import diffusion
+
+  net, objective, ev, shape, rescale, latent = static
+  s = make_schedule(objective)
+  x0 = 2.0 * x - 1.0 if rescale else x
+  eps = guided_eps(net, variables, objective, s, y, ev.guidance_scale,
+                   getattr(net, "num_classes", 0))
+  xT = diffusion.ddim_invert(s, eps, x0, ev.sampling_steps)
+  return xT.reshape((x.shape[0], -1))
+
+
+class DiffusionFamily(Family):
+  """``diffusion`` or ``cdiffusion`` (see the module docstring)."""
+
+  latent_geometry = False  # decoding is a whole sampler: no Jacobian-based metrics
+
+  def build(self, cfg, spec) -> dict:
+    self.check_labels(cfg, spec)
+    if cfg.objective.binarize:
+      raise ConfigError("config.objective.binarize=True is for likelihood models; a "
+                        "diffusion model trains on the data as they are")
+    latent_run, code_dim = _latent_parts(cfg)
+    classes = spec.num_classes if self.conditional else 0
+    m = cfg.model
+    if latent_run is not None or m.architecture == "mlp":
+      net = models.MLPDenoiser(hidden_dims=m.hidden_dims, num_classes=classes)
+    else:
+      if not _image_data(spec):
+        raise ConfigError(
+            f"config.model.architecture='conv' (a U-Net) needs image data [H, W, C]; "
+            f"config.data.name={cfg.data.name!r} has {spec.input_key!r} inputs of shape "
+            f"{tuple(spec.input_shape)}")
+      levels = len(m.unet_mult) - 1
+      h, w = spec.input_shape[:2]
+      if h % 2**levels or w % 2**levels:
+        raise ConfigError(
+            f"config.model.unet_mult={m.unet_mult!r}: {levels} down-sampling steps need H "
+            f"and W divisible by {2**levels}, but {cfg.data.name!r} images are {h}x{w}")
+      reached = {h // 2**i for i in range(levels + 1)}
+      missing = sorted(set(m.attn_resolutions) - reached)
+      if missing:
+        raise ConfigError(
+            f"config.model.attn_resolutions={m.attn_resolutions!r}: the U-Net never reaches "
+            f"{missing} (its resolutions are {sorted(reached, reverse=True)})")
+      net = models.UNet(ch=m.unet_channels, ch_mult=m.unet_mult,
+                        num_res_blocks=m.num_res_blocks, attn_resolutions=m.attn_resolutions,
+                        dropout=m.dropout, num_classes=classes, conv_impl=m.conv_impl)
+    label_key = spec.label_key if self.conditional else None
+    shape = (code_dim,) if latent_run is not None else tuple(spec.input_shape)
+    return {"model": net, "loss_fn": self._loss(cfg, spec, net, latent_run, shape, label_key),
+            "label_key": label_key}
+
+  def _loss(self, cfg, spec, net, latent_run, shape, label_key):
+    from latentjax import diffusion
+
+    schedule = make_schedule(cfg.objective)
+    obj = cfg.objective
+    T, null = obj.num_timesteps, getattr(net, "num_classes", 0)
+    rescale = _image_data(spec) and latent_run is None
+    encode = None
+    if latent_run is not None:
+      enc_vars, enc_model = latent_run.variables, latent_run.exp.model
+      variational = latent_run.exp.is_variational
+
+      def encode(x):
+        out = enc_model.apply(enc_vars, x, None, method="encode")
+        return jax.lax.stop_gradient(out[0] if variational else out)
+
+    def loss_fn(params, model_state, batch, keys):
+      x = batch[spec.input_key]
+      x = encode(x) if encode is not None else (2.0 * x - 1.0 if rescale else x)
+      per = lambda i: jax.vmap(lambda k: jax.random.fold_in(k, i))(keys)
+      t = jax.vmap(lambda k: jax.random.randint(k, (), 0, T))(per(_T))
+      noise = jax.vmap(lambda k: jax.random.normal(k, x.shape[1:]))(per(_NOISE))
+      x_t = diffusion.q_sample(schedule, x, t, noise)
+      labels = None
+      if label_key is not None:
+        drop = jax.vmap(lambda k: jax.random.uniform(k, ()))(per(_DROP)) < obj.p_uncond
+        labels = jnp.where(drop, null, batch[label_key])
+      out = net.apply({"params": params, **model_state}, x_t, t, labels, train=True,
+                      rngs={"dropout": jax.random.fold_in(keys[0], _DROPOUT)})
+      if obj.prediction == "v":
+        a = schedule.alphas_cumprod[t].reshape((-1,) + (1,) * (x.ndim - 1))
+        target = jnp.sqrt(a) * noise - jnp.sqrt(1.0 - a) * x
+      else:
+        target = noise
+      per_example = jnp.mean(jnp.square(out - target).reshape((x.shape[0], -1)), axis=1)
+      loss = jnp.mean(per_example)
+      return loss, ({"loss": loss}, model_state)
+
+    return loss_fn
+
+  def init_state(self, exp, key: Array) -> TrainState:
+    shape = self._shape(exp)
+    x = jnp.zeros((1, *shape), jnp.float32)
+    t = jnp.zeros((1,), jnp.int32)
+    y = jnp.zeros((1,), jnp.int32) if exp.label_key else None
+    variables = dict(exp.model.init(key, x, t, y, train=False))
+    params = variables.pop("params")
+    tx = make_optimizer(exp.cfg.optim, exp.cfg.train.num_steps)
+    return TrainState.create(params=params, tx=tx, model_state=variables)
+
+  def make_step(self, exp, axis_name: str | None = None):
+    return make_train_step(exp.loss_fn, ema_decay=exp.cfg.train.ema_decay,
+                           axis_name=axis_name)
+
+  @staticmethod
+  def _shape(exp) -> tuple:
+    run, code_dim = _latent_parts(exp.cfg)
+    return (code_dim,) if run is not None else tuple(exp.spec.input_shape)
+
+  def latent_dim(self, exp) -> int:
+    n = 1
+    for d in self._shape(exp):
+      n *= d
+    return n
+
+  def evaluate_state(self, exp, state, key: Array, num_examples: int | None = None) -> dict:
+    from latentjax.training._diffusion_eval import diffusion_metrics
+
+    return diffusion_metrics(exp, self.eval_variables(exp, state), key, num_examples)
+
+  def report(self, run, key: Array, write_images: bool) -> dict:
+    from latentjax.training._diffusion_eval import diffusion_report
+
+    return diffusion_report(run, key, write_images)
+
+  def eval_variables(self, exp, state) -> dict:
+    params = state.ema_params if exp.cfg.eval.use_ema else state.params
+    out = {"params": params, **state.model_state}
+    run, _ = _latent_parts(exp.cfg)
+    if run is not None:
+      out[LATENT] = run.variables
+    return out
+
+  def encode(self, run, x: Array, y: Array | None) -> Array:
+    exp = run.exp
+    latent, _ = _latent_parts(exp.cfg)
+    if latent is not None:
+      x = latent.encode(x)
+    static = self._static(exp)
+    return _jitted(invert_to_noise)(static, run.variables, x, y)
+
+  @functools.lru_cache(maxsize=None)  # noqa: B019 - one static tuple per Experiment
+  def _static(self, exp) -> DiffusionStatic:
+    latent, _ = _latent_parts(exp.cfg)
+    dec = None
+    if latent is not None:
+      dec = latent.family.decoding(latent.exp)
+    rescale = _image_data(exp.spec) and latent is None
+    return DiffusionStatic((exp.model, exp.cfg.objective, exp.cfg.eval, self._shape(exp),
+                            rescale, dec))
+
+  def decoding(self, exp):
+    return decode_noise, self._static(exp)
+
+  def sample_codes(self, run, key: Array, num_samples: int) -> Array:
+    return jax.random.normal(key, (num_samples, self.latent_dim(run.exp)))
+
+
+@functools.lru_cache(maxsize=None)
+def _jitted(fn):
+  return jax.jit(fn, static_argnums=0)
+
+
+for _name, _conditional in (("diffusion", False), ("cdiffusion", True)):
+  register_family(DiffusionFamily(_name, _conditional))

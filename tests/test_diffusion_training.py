@@ -1,0 +1,91 @@
+"""The diffusion families through the shared loop: train, resume exactly, evaluate, load.
+
+Smoke configs (a small U-Net, 4 sampling steps) on the built-in digits; latent diffusion
+on the codes of a smoke VAE run.
+"""
+
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from configs import cddpm_digits, ddpm_digits, ldm_digits, vae_digits
+from latentjax import training
+from latentjax.training._config import ConfigError
+
+
+def _smoke(module, data_dir, **sections):
+  c = module.get_config("smoke")
+  c.data.data_dir = data_dir
+  for section, values in sections.items():
+    for k, v in values.items():
+      c[section][k] = v
+  return c
+
+
+def _arrays(workdir):
+  return jax.device_get(training.load_run(workdir).state.arrays())
+
+
+def test_ddpm_smoke_run_resumes_exactly_and_evaluates(tfds_data_dir, tmp_path):
+  whole, split = str(tmp_path / "whole"), str(tmp_path / "split")
+  training.train(_smoke(ddpm_digits, tfds_data_dir), whole)
+  training.train(_smoke(ddpm_digits, tfds_data_dir), split, until_step=4)
+  training.train(_smoke(ddpm_digits, tfds_data_dir), split)
+  jax.tree.map(np.testing.assert_array_equal, _arrays(whole), _arrays(split))
+  out = training.evaluate(whole)
+  with open(os.path.join(whole, "metrics.json")) as f:
+    assert json.load(f) == out
+  assert out["family"] == "diffusion" and out["step"] == 8
+  assert out["eval_loss"] > 0 and out["inversion_mse"] >= 0 and out["sampling_steps"] == 4
+  assert os.path.getsize(os.path.join(whole, "samples.png")) > 0
+  run = training.load_run(whole)
+  assert run.latent_dim == 64
+  x = np.random.default_rng(0).uniform(size=(3, 8, 8, 1)).astype(np.float32)
+  z = run.encode(x)  # DDIM inversion: images -> noise codes
+  assert z.shape == (3, 64)
+  images = run.decode(z)
+  assert images.shape == (3, 8, 8, 1) and np.all(np.isfinite(images))
+  # The decoder is a pure function of the code: the same code, the same image.
+  np.testing.assert_array_equal(run.decoder_fn()(z[0]), run.decoder_fn()(z[0]))
+
+
+def test_conditional_ddpm_with_guidance_samples_per_class(tfds_data_dir, tmp_path):
+  training.train(_smoke(cddpm_digits, tfds_data_dir), str(tmp_path))
+  out = training.evaluate(str(tmp_path))
+  assert out["family"] == "cdiffusion" and out["guidance_scale"] == 2.0
+  run = training.load_run(str(tmp_path))
+  z = run.sample_codes(jax.random.PRNGKey(0), 2)
+  assert run.decode(z, np.array([3, 7], np.int32)).shape == (2, 8, 8, 1)
+
+
+def test_latent_diffusion_models_the_codes_of_a_vae_run(tfds_data_dir, tmp_path):
+  vae = str(tmp_path / "vae")
+  training.train(_smoke(vae_digits, tfds_data_dir), vae)
+  ldm = str(tmp_path / "ldm")
+  training.train(_smoke(ldm_digits, tfds_data_dir, model={"latent_run": vae}), ldm)
+  out = training.evaluate(ldm)
+  assert out["latent_diffusion"] is True and out["eval_loss"] > 0
+  run = training.load_run(ldm)
+  assert run.latent_dim == 16  # the VAE's codes
+  assert run.sample(jax.random.PRNGKey(1), 2).shape == (2, 8, 8, 1)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"eval": {"guidance_scale": 1.0}}, "config.eval.guidance_scale"),
+    ({"model": {"attn_resolutions": (3,)}}, "config.model.attn_resolutions"),
+    ({"eval": {"sampling_steps": 2000}}, "config.eval.sampling_steps"),
+    ({"eval": {"ddim_eta": -1.0}}, "config.eval.ddim_eta"),
+    ({"objective": {"prediction": "x0"}}, "config.objective.prediction"),
+    ({"model": {"latent_run": "/nonexistent/run"}}, "config.model.latent_run"),
+    ({"data": {"name": "toy2d/ring8"}}, "needs image data"),
+])
+def test_bad_diffusion_configs_name_the_key_before_training(overrides, message, tmp_path):
+  c = _smoke(ddpm_digits, "", **overrides)
+  if "latent_run" in overrides.get("model", {}):
+    c.model.architecture = "mlp"
+  with pytest.raises(ConfigError, match=message):
+    training.train(c, str(tmp_path / "run"))
+  assert not os.path.exists(tmp_path / "run" / "checkpoints")
