@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 # Every sub-package that exists, one per line (a new one is one more line here).
 _SUBPACKAGES = (
     "data",
+    "diffusion",
     "explore",
     "metrics",
     "latent_ops",
