@@ -19,6 +19,7 @@ from latentjax.models._conv import (
 )
 from latentjax.models._conv_layers import FastConvTranspose, conv_layer, conv_transpose_layer
 from latentjax.models._decoders import ConvDecoder, MLPDecoder
+from latentjax.models._denoisers import MLPDenoiser, sinusoidal_embedding
 from latentjax.models._encoders import ConvEncoder, MLPEncoder
 from latentjax.models._factory import (
     ARCHITECTURES,
@@ -54,6 +55,7 @@ __all__ = [
     "InceptionV3",
     "MLP",
     "MLPDecoder",
+    "MLPDenoiser",
     "MLPDiscriminator",
     "MLPEncoder",
     "MLPGenerator",
@@ -75,4 +77,5 @@ __all__ = [
     "resize_for_inception",
     "resolve_conv_impl",
     "sample_code_gaussian",
+    "sinusoidal_embedding",
 ]

@@ -92,26 +92,35 @@ class DiffusionStatic(tuple):
   __slots__ = ()
 
 
-def _eps_fn(net, variables, objective, schedule, labels):
-  """``eps(x_t [B, ...], t [B]) -> [B, ...]`` of the network (v converted to ε)."""
+def _predict(net, prediction, variables, x_t, t, labels):
+  """The network's ε (a v-prediction converted) at x_t [B, ...], t [B]; module-level, so
+  the samplers' compiled loops are reused across calls with the same structure."""
+  from latentjax import diffusion
 
-  def fn(x, t):
-    out = net.apply({"params": variables["params"]}, x, t, labels, train=False)
-    if objective.prediction == "v":
-      a = schedule.alphas_cumprod[t].reshape((-1,) + (1,) * (x.ndim - 1))
-      out = jnp.sqrt(a) * out + jnp.sqrt(1.0 - a) * x
-    return out
-
-  return fn
+  net, schedule = net
+  out = net.apply({"params": variables["params"]}, x_t, t, labels, train=False)
+  if prediction == "v":
+    out = diffusion.v_to_eps(schedule, x_t, t, out)
+  return out
 
 
-def guided_eps(net, variables, objective, schedule, labels, scale: float, null: int):
-  """ε of a conditional network under classifier-free guidance: (1 + w) ε(x, c) - w ε(x)."""
-  cond = _eps_fn(net, variables, objective, schedule, labels)
-  if labels is None or not scale:
-    return cond
-  uncond = _eps_fn(net, variables, objective, schedule, jnp.full_like(labels, null))
-  return lambda x, t: (1.0 + scale) * cond(x, t) - scale * uncond(x, t)
+def _unconditional(eps_cond, x_t, t):
+  return eps_cond(x_t, t, None)
+
+
+def eps_function(static, variables, labels):
+  """``eps(x_t, t)`` of a run's network, with classifier-free guidance when configured."""
+  from latentjax import diffusion
+
+  net, objective, ev = static[0], static[1], static[2]
+  schedule = make_schedule(objective)
+  cond = jax.tree_util.Partial(_predict, (net, schedule), objective.prediction, variables)
+  if labels is None:
+    return jax.tree_util.Partial(_unconditional, cond)
+  if ev.guidance_scale:
+    guided = diffusion.guided_eps_fn(cond, ev.guidance_scale, net.num_classes)
+    return diffusion.bind_labels(guided, labels)
+  return diffusion.bind_labels(cond, labels)
 
 
 def sample_from_noise(static, variables, x_T: Array, labels: Array | None,
@@ -121,8 +130,7 @@ def sample_from_noise(static, variables, x_T: Array, labels: Array | None,
 
   net, objective, ev, shape, rescale, latent = static
   s = make_schedule(objective)
-  null = getattr(net, "num_classes", 0)
-  eps = guided_eps(net, variables, objective, s, labels, ev.guidance_scale, null)
+  eps = eps_function(static, variables, labels)
   if ev.sampler == "ddpm":
     return diffusion.ddpm_sample(s, eps, x_T, key if key is not None else jax.random.PRNGKey(0),
                                  num_steps=ev.sampling_steps)
@@ -150,9 +158,7 @@ def invert_to_noise(static, variables, x: Array, y: Array | None) -> Array:
   net, objective, ev, shape, rescale, latent = static
   s = make_schedule(objective)
   x0 = 2.0 * x - 1.0 if rescale else x
-  eps = guided_eps(net, variables, objective, s, y, ev.guidance_scale,
-                   getattr(net, "num_classes", 0))
-  xT = diffusion.ddim_invert(s, eps, x0, ev.sampling_steps)
+  xT = diffusion.ddim_invert(s, eps_function(static, variables, y), x0, ev.sampling_steps)
   return xT.reshape((x.shape[0], -1))
 
 
@@ -226,11 +232,7 @@ class DiffusionFamily(Family):
         labels = jnp.where(drop, null, batch[label_key])
       out = net.apply({"params": params, **model_state}, x_t, t, labels, train=True,
                       rngs={"dropout": jax.random.fold_in(keys[0], _DROPOUT)})
-      if obj.prediction == "v":
-        a = schedule.alphas_cumprod[t].reshape((-1,) + (1,) * (x.ndim - 1))
-        target = jnp.sqrt(a) * noise - jnp.sqrt(1.0 - a) * x
-      else:
-        target = noise
+      target = diffusion.v_target(schedule, x, t, noise) if obj.prediction == "v" else noise
       per_example = jnp.mean(jnp.square(out - target).reshape((x.shape[0], -1)), axis=1)
       loss = jnp.mean(per_example)
       return loss, ({"loss": loss}, model_state)
