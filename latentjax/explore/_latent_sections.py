@@ -111,7 +111,9 @@ def interpolations(ctx: Context) -> dict | None:
   if not view.is_image or (view.codes is not None and view.codes.num_examples < 2):
     return None
   z0, z1, groups, names, what = _endpoints(view, ctx)
-  paths, lengths = _pair_paths(view, ctx, z0, z1, groups)
+  geodesics = view.run.family.latent_geometry  # not through a whole sampling chain
+  methods = METHODS if geodesics else tuple(m for m in METHODS if m != "geodesic")
+  paths, lengths = _pair_paths(view, ctx, z0, z1, groups, methods)
   frames = path_frames(paths, z0, z1, s.num_frames)
   images, rows = [], []
   for p, name in enumerate(names):
@@ -122,12 +124,23 @@ def interpolations(ctx: Context) -> dict | None:
     images.append((ctx.path(f"interpolation_{p}.png"), name))
     row = {"pair": name}
     row.update({strip_label(m): float(lengths[m][p]) for m in paths})
-    row["geodesic / linear"] = float(lengths["geodesic"][p] / lengths["linear"][p])
+    if geodesics:
+      row["geodesic / linear"] = float(lengths["geodesic"][p] / lengths["linear"][p])
     rows.append(row)
   gif = ctx.path("interpolation.gif")
   viz.save_gif(_gif_frames(view, paths, z0, z1, groups[0], s.gif_frames), gif, fps=8,
                boomerang=True, pause_ends=2)
-  images.append((gif, f"animated: {names[0]}, the three paths side by side"))
+  images.append((gif, f"animated: {names[0]}, the paths side by side"))
+  if not geodesics:
+    text = (
+        f"Paths between {len(names)} pairs of {what}, each decoded at {s.num_frames} evenly "
+        "spaced points: the straight line (linear) and spherical interpolation (slerp) of "
+        "the noise latents, each point decoded by the sampler (deterministic DDIM: one "
+        "image per latent). Inverted noise of real images has the norm of Gaussian noise, "
+        "so slerp keeps every point at that norm, where the model was trained, while the "
+        "straight line passes through latents of lower norm. The number right of each row "
+        "is the path's decoded length. No geodesics: decoding is a whole sampling chain.")
+    return {"text": text, "images": images, "table": rows}
   ratio = lengths["geodesic"] / lengths["linear"]
   shorter = int(np.sum(ratio < 1.0))
   text = (

@@ -6,7 +6,8 @@
 
 Data flows config -> data -> step function -> state -> checkpoint. A step is a pure
 ``step(state, batch, key) -> (state, metrics)`` supplied by the run's model family
-(``get_family(config.model.family)``: ae, vae, cvae, gan, cgan) and compiled by
+(``get_family(config.model.family)``: ae, vae, cvae, gan, cgan, diffusion,
+cdiffusion, classifier) and compiled by
 ``compile_step`` for ``config.train.parallel`` = "sharded" (jit over a device mesh, the
 default) or "pmap"; every family goes through the same loop.
 """
@@ -33,6 +34,7 @@ from latentjax.training._logging import MetricWriter, read_metrics
 from latentjax.training._loop import NonFiniteLossError, check_data, has_checkpoint, train
 from latentjax.training._optim import make_optimizer
 from latentjax.training._parallel import CompiledStep, compile_step, compile_train_step
+from latentjax.training._quality import quality_metrics
 from latentjax.training._resume import check_resume, config_differences
 from latentjax.training._run import Run, load_run, read_config
 from latentjax.training._state import TrainState
@@ -93,6 +95,7 @@ __all__ = [
     "make_optimizer",
     "make_step",
     "make_train_step",
+    "quality_metrics",
     "read_config",
     "read_metrics",
     "register_family",

@@ -290,7 +290,7 @@ class DiffusionFamily(Family):
     static = self._static(exp)
     return _jitted(invert_to_noise)(static, run.variables, x, y)
 
-  @functools.lru_cache(maxsize=None)  # noqa: B019 - one static tuple per Experiment
+  @functools.cache  # noqa: B019 - one static tuple per Experiment
   def _static(self, exp) -> DiffusionStatic:
     latent, _ = _latent_parts(exp.cfg)
     dec = None
@@ -307,7 +307,7 @@ class DiffusionFamily(Family):
     return jax.random.normal(key, (num_samples, self.latent_dim(run.exp)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _jitted(fn):
   return jax.jit(fn, static_argnums=0)
 

@@ -220,7 +220,7 @@ def _disentanglement(run) -> dict:
 
 
 def quality_metrics(run, key: Array, feature_net=None, *, latent: bool = True,
-                    disentanglement: bool = True) -> dict:
+                    disentanglement: bool = True, bounds: bool = True) -> dict:
   """The metrics of the module docstring that apply to ``run``.
 
   Args:
@@ -230,6 +230,7 @@ def quality_metrics(run, key: Array, feature_net=None, *, latent: bool = True,
       feature metrics, and PPL in pixels).
     latent: also the latent-space metrics (probe, clusters, PPL, geodesic ratio).
     disentanglement: also the disentanglement metrics (``sprites`` only).
+    bounds: also the IWAE-k sweep (VAEs).
 
   Returns:
     A flat dict of floats (and a few descriptive strings), JSON-ready.
@@ -237,10 +238,12 @@ def quality_metrics(run, key: Array, feature_net=None, *, latent: bool = True,
   exp = run.exp
   if exp.family == "classifier":
     return {}
-  out = _bounds(run, key) if exp.is_variational else {}
+  out = _bounds(run, key) if bounds and exp.is_variational else {}
   key = jax.random.fold_in(key, EVAL_KEY)
   n = exp.cfg.eval.num_quality_samples
-  real = _eval_data(run, n) if _image_data(exp) or run.family.has_encoder else None
+  needs_data = (feature_net is not None and _image_data(exp)) or (
+      latent and run.family.has_encoder)
+  real = _eval_data(run, n) if needs_data else None
   if feature_net is not None and _image_data(exp):
     x = real[exp.spec.input_key]
     rf, rp = feature_net.features_and_probabilities(x)
