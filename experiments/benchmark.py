@@ -4,6 +4,7 @@ r"""Benchmarks the fixed workloads of BENCHMARKS.md; prints JSON and a table.
     python -m experiments.benchmark --workloads=geodesic --smoke --output=/tmp/bench.json
     python -m experiments.benchmark --workloads=convvae32,convlayers --conv_impl=xla,fast
     python -m experiments.benchmark --workloads=dcgan32 --conv_impl=xla,fast
+    python -m experiments.benchmark --workloads=unet32 --conv_impl=xla,fast
     python -m experiments.benchmark --workloads=metrics --metrics_num_points=20000
 
 Each workload is a function registered under its name with ``@register("name")``; it
@@ -26,7 +27,14 @@ from collections.abc import Callable
 
 from absl import app, flags
 
-from experiments import _bench_convlayers, _bench_gan, _bench_metrics, _bench_models, _cli
+from experiments import (
+    _bench_convlayers,
+    _bench_gan,
+    _bench_metrics,
+    _bench_models,
+    _bench_unet,
+    _cli,
+)
 
 _WORKLOADS = flags.DEFINE_list(
     "workloads", None, "Comma-separated workloads to run (default: all registered).")
@@ -286,6 +294,7 @@ def geodesic_workload(config) -> dict:
 
 register("convvae32")(_bench_models.convvae32_workload)
 register("dcgan32")(_bench_gan.dcgan32_workload)
+register("unet32")(_bench_unet.unet32_workload)
 register("convlayers")(_bench_convlayers.convlayers_workload)
 register("pipeline")(_bench_models.pipeline_workload)
 register("metrics")(_bench_metrics.metrics_workload)

@@ -1,10 +1,13 @@
-"""The convvae32, dcgan32, pipeline and metrics benchmark workloads: checksums against
-BENCHMARKS.md."""
+"""The convvae32, dcgan32, unet32, pipeline and metrics benchmark workloads: checksums
+against BENCHMARKS.md."""
 
+import jax
+import jax.extend
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments import _bench_gan, _bench_metrics, _bench_models, benchmark
+from experiments import _bench_gan, _bench_metrics, _bench_models, _bench_unet, benchmark
 from latentjax import metrics
 
 
@@ -134,6 +137,76 @@ def test_dcgan32_smoke_reports_each_conv_impl_side_by_side():
     assert 0 < gan[f"fraction_of_matmul_peak_{impl}"]
   assert gan["fast_over_xla"] == pytest.approx(
       gan["examples_per_s_fast"] / gan["examples_per_s_xla"])
+
+
+def test_unet32_model_flops_and_parameters_match_benchmarks_md():
+  checks = _bench_unet.unet32_checksums(benchmark.load_config("unet32"))
+  assert checks["parameters"] == 4_437_699  # BENCHMARKS.md checksums
+  assert checks["model_gflop_per_step"] == pytest.approx(393.47, abs=5e-3)
+  assert checks["model_gflop_per_forward"] == pytest.approx(131.23, abs=5e-3)
+  # Attention's q k^T and weights v: 2 * (3 * 256^2 * 128 + 64^2 * 128) MACs per example.
+  attention = 2 * 64 * 2 * (3 * 256**2 * 128 + 64**2 * 128)
+  assert checks["model_gflop_per_forward_with_attention"] == pytest.approx(
+      131.231383552 + attention / 1e9, rel=1e-12)
+  assert checks["model_gflop_per_step_with_attention"] == pytest.approx(
+      393.465561088 + 3 * attention / 1e9, rel=1e-12)
+
+
+def _traced_macs(jaxpr):
+  """(all, batched) multiply-adds of the convolutions and dot_generals of a jaxpr."""
+  total = batched = 0
+  for eqn in jaxpr.eqns:
+    for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+      t, b = _traced_macs(sub)
+      total, batched = total + t, batched + b
+    out = int(np.prod(eqn.outvars[0].aval.shape)) if eqn.outvars else 0
+    if eqn.primitive.name == "conv_general_dilated":
+      rhs = eqn.invars[1].aval.shape  # HWIO
+      total += out * int(np.prod(rhs[:-1]))
+    elif eqn.primitive.name == "dot_general":
+      (lc, _), (lb, _) = eqn.params["dimension_numbers"]
+      macs = out * int(np.prod([eqn.invars[0].aval.shape[d] for d in lc]))
+      total += macs
+      batched += macs if lb else 0
+  return total, batched
+
+
+def test_unet_forward_macs_count_every_conv_and_matmul_of_the_traced_network():
+  config = benchmark.load_config("unet32")
+  net = _bench_unet._model(config)
+  variables = jax.eval_shape(lambda k: _bench_unet._init(net, config, k), jax.random.PRNGKey(0))
+  x = jax.ShapeDtypeStruct((1, 32, 32, 3), jnp.float32)
+  t = jax.ShapeDtypeStruct((1,), jnp.int32)
+  total, batched = _traced_macs(jax.make_jaxpr(net.apply)(variables, x, t).jaxpr)
+  layers = _bench_unet._layer_macs(config)
+  assert total == sum(m for _, _, m in layers)
+  assert batched == sum(m for _, kind, m in layers if kind == "attention")
+
+
+def test_linear_schedule_and_q_sample_closed_form():
+  abar = _bench_unet.linear_alpha_bar(1000, 1e-4, 0.02)
+  betas = np.linspace(1e-4, 0.02, 1000)
+  assert abar[0] == pytest.approx(1 - 1e-4)
+  assert abar[-1] == pytest.approx(np.prod(1 - betas), rel=1e-5)
+  assert abar[-1] == pytest.approx(4.036e-5, rel=1e-3)  # DDPM's abar_T
+  x0, eps = jnp.ones((2, 1, 1, 1)), jnp.full((2, 1, 1, 1), 2.0)
+  xt = _bench_unet.q_sample(x0, jnp.array([0, 999]), eps, abar)
+  np.testing.assert_allclose(xt.ravel(), np.sqrt(abar[[0, 999]]) + 2 * np.sqrt(
+      1 - abar[[0, 999]]), rtol=1e-6)
+
+
+def test_unet32_smoke_reports_each_conv_impl_side_by_side():
+  results = benchmark.run_workloads(["unet32"], smoke=True, conv_impls=["xla", "fast"])
+  unet = results["workloads"]["unet32"]
+  checks = _bench_unet.unet32_checksums(benchmark.load_config("unet32", smoke=True))
+  assert unet["parameters"] == checks["parameters"]
+  assert unet["model_gflop_per_step"] == pytest.approx(checks["model_gflop_per_step"])
+  assert unet["model_gflop_per_forward"] == pytest.approx(checks["model_gflop_per_forward"])
+  for impl in ("xla", "fast"):
+    assert unet[f"examples_per_s_{impl}"] > 0 and unet[f"compile_s_{impl}"] > 0
+    assert unet[f"examples_per_s_best_{impl}"] >= unet[f"examples_per_s_{impl}"]
+  assert unet["fast_over_xla"] == pytest.approx(
+      unet["examples_per_s_fast"] / unet["examples_per_s_xla"])
 
 
 def test_metrics_workload_at_2000_points_reports_time_memory_and_the_metrics():

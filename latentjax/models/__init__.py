@@ -1,9 +1,10 @@
-"""Flax linen modules: encoders, decoders, the autoencoder composites and GAN networks.
+"""Flax linen modules: encoders, decoders, autoencoders, GAN networks and the diffusion U-Net.
 
     from latentjax import models
     vae = models.build_model("vae", architecture="mlp", latent_dim=16,
                              hidden_dims=(256, 128), channels=(), input_shape=(8, 8, 1))
     g, d = models.DCGANGenerator(), models.DCGANDiscriminator()   # dcgan32
+    eps_hat = models.UNet().apply(variables, x_t, t)              # unet32 diffusion U-Net
     pool3 = models.InceptionV3().apply(models.load_inception_params(path), x)   # FID net
 """
 
@@ -19,7 +20,7 @@ from latentjax.models._conv import (
 )
 from latentjax.models._conv_layers import FastConvTranspose, conv_layer, conv_transpose_layer
 from latentjax.models._decoders import ConvDecoder, MLPDecoder
-from latentjax.models._denoisers import MLPDenoiser, sinusoidal_embedding
+from latentjax.models._denoisers import MLPDenoiser
 from latentjax.models._encoders import ConvEncoder, MLPEncoder
 from latentjax.models._factory import (
     ARCHITECTURES,
@@ -41,6 +42,7 @@ from latentjax.models._inception import (
     resize_for_inception,
 )
 from latentjax.models._layers import MLP
+from latentjax.models._unet import UNET_PRESETS, UNet, timestep_embedding, unet_preset
 
 __all__ = [
     "ARCHITECTURES",
@@ -61,6 +63,8 @@ __all__ = [
     "MLPGenerator",
     "OUTPUT_ACTIVATIONS",
     "SPECTRAL_STATS",
+    "UNET_PRESETS",
+    "UNet",
     "VAE",
     "build_model",
     "conv_general_dilated_fast",
@@ -77,5 +81,6 @@ __all__ = [
     "resize_for_inception",
     "resolve_conv_impl",
     "sample_code_gaussian",
-    "sinusoidal_embedding",
+    "timestep_embedding",
+    "unet_preset",
 ]

@@ -12,25 +12,10 @@ from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
+
+from latentjax.models._unet import timestep_embedding
 
 Array = jax.Array
-
-
-def sinusoidal_embedding(t: Array, dim: int, max_period: float = 10000.0) -> Array:
-  """[B] time steps -> [B, dim] sin/cos features at geometric frequencies (Vaswani et al.).
-
-  Raises:
-    ValueError: for an odd ``dim`` or a ``t`` that is not one-dimensional.
-  """
-  if dim % 2:
-    raise ValueError(f"`dim` must be even, got {dim}")
-  if t.ndim != 1:
-    raise ValueError(f"`t` must be [B] time steps, got shape {t.shape}")
-  half = dim // 2
-  freqs = jnp.exp(-jnp.log(max_period) * jnp.arange(half, dtype=jnp.float32) / half)
-  args = t.astype(jnp.float32)[:, None] * freqs[None, :]
-  return jnp.concatenate([jnp.sin(args), jnp.cos(args)], axis=-1)
 
 
 class MLPDenoiser(nn.Module):
@@ -56,7 +41,7 @@ class MLPDenoiser(nn.Module):
     if (labels is None) != (self.num_classes == 0):
       raise ValueError(f"`labels` must be given exactly when num_classes > 0 "
                        f"(num_classes={self.num_classes}, labels given: {labels is not None})")
-    emb = sinusoidal_embedding(t, self.time_dim)
+    emb = timestep_embedding(t, self.time_dim)
     emb = nn.Dense(self.time_dim, name="time_1")(emb)
     emb = nn.Dense(self.time_dim, name="time_2")(nn.silu(emb))
     if labels is not None:
