@@ -186,5 +186,9 @@ def test_bad_inputs_raise_naming_the_argument():
     _trace(cond, (2, 8, 8, 1), labels=jnp.zeros((3,), jnp.int32))
   with pytest.raises(ValueError, match=r"`labels` must be \[B\] = \(2,\) integers"):
     _trace(cond, (2, 8, 8, 1), labels=jnp.zeros((2,)))
+  with pytest.raises(ValueError, match=r"`labels` must be in \[0, 10\] \(10 = unconditional\)"):
+    _trace(cond, (2, 8, 8, 1), labels=jnp.array([3, 11]))
+  with pytest.raises(ValueError, match="`t` must be finite"):
+    _trace(tiny, (2, 8, 8, 1), t=jnp.array([1.0, jnp.nan]))
   with pytest.raises(ValueError, match="Unknown `name` 'big'; presets: unet32"):
     models.unet_preset("big")

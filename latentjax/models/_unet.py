@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from latentjax.models._conv import resolve_conv_impl
 from latentjax.models._conv_layers import conv_layer
@@ -46,6 +47,11 @@ UNET_PRESETS = {
     "sprites": dict(ch=32, ch_mult=(1, 2, 2), num_res_blocks=1, attn_resolutions=(8,),
                     dropout=0.1, num_groups=8),
 }
+
+
+def _concrete(x) -> bool:
+  """Whether ``x`` holds values (value checks are skipped for tracers under jit)."""
+  return not isinstance(x, jax.core.Tracer)
 
 
 def timestep_embedding(t: Array, dim: int) -> Array:
@@ -193,6 +199,8 @@ class UNet(nn.Module):
       t = jnp.broadcast_to(t, (b,))
     if t.shape != (b,):
       raise ValueError(f"`t` must be [B] = ({b},) timesteps (or a scalar), got shape {t.shape}")
+    if _concrete(t) and not np.all(np.isfinite(np.asarray(t))):
+      raise ValueError(f"`t` must be finite, got {t}")
     if self.num_classes == 0 and labels is not None:
       raise ValueError("`labels` given to an unconditional model (num_classes == 0)")
     if self.num_classes > 0:
@@ -203,6 +211,10 @@ class UNet(nn.Module):
       if labels.shape != (b,) or not jnp.issubdtype(labels.dtype, jnp.integer):
         raise ValueError(f"`labels` must be [B] = ({b},) integers, got shape {labels.shape} "
                          f"of {labels.dtype}")
+      if _concrete(labels) and not np.all((np.asarray(labels) >= 0)
+                                          & (np.asarray(labels) <= self.num_classes)):
+        raise ValueError(f"`labels` must be in [0, {self.num_classes}] ({self.num_classes} = "
+                         f"unconditional), got {labels}")
     return t
 
   @nn.compact
