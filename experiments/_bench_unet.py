@@ -1,10 +1,12 @@
-"""The ``unet32`` workload of BENCHMARKS.md (registered by benchmark.py): the train step.
+"""The ``unet32`` workload of BENCHMARKS.md (registered by benchmark.py): the train step
+and 50-step DDIM sampling.
 
 One jitted step of DDPM's simplified objective (Ho et al., 2020) at batch 64 on a fixed
 synthetic batch x0 in [-1, 1) of 32x32x3: t ~ U{0, ..., T - 1} of a T = 1000-step linear
 beta schedule (1e-4 ... 0.02); eps ~ N(0, I); x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps;
-loss = mean((UNet(x_t, t) - eps)^2); Adam(2e-4). The schedule maths is the little the step
-needs, kept here so the workload stands alone.
+loss = mean((UNet(x_t, t) - eps)^2); Adam(2e-4). Sampling: DDIM (eta = 0) on the 50-step
+grid t = 980, 960, ..., 0 (final alpha_bar = 1) at batch 64, in images/s (see
+`ddim_sampling_rate`). Schedule and DDIM step are ``latentjax.diffusion``'s.
 
 Model FLOPs follow BENCHMARKS.md (2 per multiply-add of every convolution and matmul,
 forward and backward). Its figures, 131.23 GFLOP per forward and 393.47 per train step
@@ -14,7 +16,10 @@ matmuls (q k^T and weights v), which PyTorch's FlopCounterMode leaves out of the
 reference's count; the workload reports both, with and without them.
 """
 
+import numpy as np
+
 from experiments import _bench_models
+from latentjax import models
 
 
 def unet_forward_macs(input_shape, ch, ch_mult, num_res_blocks,
@@ -133,23 +138,7 @@ def unet32_checksums(config) -> dict:
           "model_gflop_per_forward_with_attention": with_attn["forward"] / 1e9}
 
 
-def linear_alpha_bar(num_timesteps: int, beta_start: float, beta_end: float):
-  """[T] float32 cumulative products abar_t = prod_{s <= t} (1 - beta_s), linear betas."""
-  import numpy as np
-
-  betas = np.linspace(beta_start, beta_end, num_timesteps, dtype=np.float64)
-  return np.cumprod(1.0 - betas).astype(np.float32)
-
-
-def q_sample(x0, t, eps, alpha_bar):
-  """x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps; x0, eps [B, H, W, C], t [B] int."""
-  import jax.numpy as jnp
-
-  abar = jnp.asarray(alpha_bar)[t][:, None, None, None]
-  return jnp.sqrt(abar) * x0 + jnp.sqrt(1.0 - abar) * eps
-
-
-def make_unet_step(net, tx, alpha_bar):
+def make_unet_step(net, tx, schedule):
   """``step(state, x0) -> (state, {"loss"})``: one eps-prediction MSE step at uniform t.
 
   ``state`` holds ``params``, ``opt`` (the optax state of ``tx``) and ``key``.
@@ -158,13 +147,15 @@ def make_unet_step(net, tx, alpha_bar):
   import jax.numpy as jnp
   import optax
 
-  num_timesteps = alpha_bar.shape[0]
+  from latentjax import diffusion
+
+  num_timesteps = schedule.num_timesteps
 
   def step(state, x0):
     key, t_key, eps_key, drop_key = jax.random.split(state["key"], 4)
     t = jax.random.randint(t_key, (x0.shape[0],), 0, num_timesteps)
     eps = jax.random.normal(eps_key, x0.shape, x0.dtype)
-    x_t = q_sample(x0, t, eps, alpha_bar)
+    x_t = diffusion.q_sample(schedule, x0, t, eps)
 
     def loss_fn(params):
       pred = net.apply({"params": params}, x_t, t, train=True, rngs={"dropout": drop_key})
@@ -192,6 +183,69 @@ def init_params(config):
   return jax.block_until_ready(init(jax.random.key(0, impl="rbg")))
 
 
+def _schedule(config):
+  from latentjax import diffusion
+
+  s = config.schedule
+  return diffusion.linear_schedule(num_timesteps=s.num_timesteps, beta_start=s.beta_start,
+                                   beta_end=s.beta_end)
+
+
+def make_ddim_window(net, schedule, num_steps: int, window: int):
+  """``run(params, x, start) -> x``: DDIM (eta = 0) steps start, ..., start + window - 1 of
+  the ``num_steps``-step grid (t = 980, 960, ..., 0 for 50 of 1000), one compiled scan."""
+  import jax
+  import jax.numpy as jnp
+
+  from latentjax import diffusion
+
+  ts = jnp.asarray(diffusion.timesteps(schedule.num_timesteps, num_steps))
+  prevs = jnp.concatenate([ts[1:], jnp.array([-1], ts.dtype)])
+
+  def run(params, x, start):
+    def body(x, i):
+      t = ts[i]
+      eps = net.apply({"params": params}, x, jnp.full((x.shape[0],), t), train=False)
+      return diffusion.ddim_step(schedule, x, eps, t, prevs[i]), None
+
+    x, _ = jax.lax.scan(body, x, start + jnp.arange(window))
+    return x
+
+  return run
+
+
+def ddim_sampling_rate(config, conv_impl, params) -> dict:
+  """Images/s of ``config.sampling.num_steps``-step DDIM at ``config.batch_size``.
+
+  Timed in windows of ``steps_per_window`` consecutive DDIM steps (each a compiled scan
+  of U-Net forwards and DDIM updates, walking down the grid and wrapping around), as the
+  PyTorch reference does: images/s = batch / (num_steps x median seconds per step).
+  """
+  import time
+
+  import jax
+
+  sc = config.sampling
+  net = _model(config, conv_impl)
+  window = sc.steps_per_window
+  run = jax.jit(make_ddim_window(net, _schedule(config), sc.num_steps, window))
+  x = jax.random.normal(jax.random.PRNGKey(3), (config.batch_size, *config.model.input_shape))
+  begin = time.perf_counter()
+  x = jax.block_until_ready(run(params, x, 0))
+  compile_s = time.perf_counter() - begin
+  per_step, start = [], window
+  for _ in range(sc.num_windows):
+    start = start % (sc.num_steps - window + 1)
+    begin = time.perf_counter()
+    x = jax.block_until_ready(run(params, x, start))
+    per_step.append((time.perf_counter() - begin) / window)
+    start += window
+  seconds = float(np.median(per_step))
+  return {"ddim_steps": sc.num_steps, "ddim_images_per_s": config.batch_size
+          / (sc.num_steps * seconds), "ddim_seconds_per_step": seconds,
+          "ddim_compile_s": compile_s}
+
+
 def _unet32_run(config, conv_impl, params):
   """(compiled step, state, (x0,), compile seconds, XLA FLOPs, parameter count)."""
   import jax
@@ -205,9 +259,7 @@ def _unet32_run(config, conv_impl, params):
   x0 = jax.random.uniform(jax.random.fold_in(key, 2),
                           (config.batch_size, *config.model.input_shape),
                           minval=-1.0, maxval=1.0)
-  s = config.schedule
-  alpha_bar = linear_alpha_bar(s.num_timesteps, s.beta_start, s.beta_end)
-  step = jax.jit(make_unet_step(net, tx, alpha_bar), donate_argnums=0)
+  step = jax.jit(make_unet_step(net, tx, _schedule(config)), donate_argnums=0)
   num_params = sum(int(x.size) for x in jax.tree.leaves(params))
   compiled, state, compile_s, xla_flops = _bench_models.compile_and_warm(
       step, state, (x0,), config.timing.warmup_steps)
@@ -232,5 +284,11 @@ def unet32_workload(config) -> dict:
     head.setdefault("parameters", num_params)
     return run
 
-  return _bench_models.compare_conv_impls(
+  out = _bench_models.compare_conv_impls(
       config, make_run, unet32_model_flops(config)["train_step"], head)
+  impls = [models.resolve_conv_impl(i) for i in config.conv_impls]
+  for impl in impls:
+    suffix = "" if len(impls) == 1 else f"_{impl}"
+    rates = ddim_sampling_rate(config, impl, params)
+    out.update({f"{k}{suffix}" if k != "ddim_steps" else k: v for k, v in rates.items()})
+  return out

@@ -183,18 +183,6 @@ def test_unet_forward_macs_count_every_conv_and_matmul_of_the_traced_network():
   assert batched == sum(m for _, kind, m in layers if kind == "attention")
 
 
-def test_linear_schedule_and_q_sample_closed_form():
-  abar = _bench_unet.linear_alpha_bar(1000, 1e-4, 0.02)
-  betas = np.linspace(1e-4, 0.02, 1000)
-  assert abar[0] == pytest.approx(1 - 1e-4)
-  assert abar[-1] == pytest.approx(np.prod(1 - betas), rel=1e-5)
-  assert abar[-1] == pytest.approx(4.036e-5, rel=1e-3)  # DDPM's abar_T
-  x0, eps = jnp.ones((2, 1, 1, 1)), jnp.full((2, 1, 1, 1), 2.0)
-  xt = _bench_unet.q_sample(x0, jnp.array([0, 999]), eps, abar)
-  np.testing.assert_allclose(xt.ravel(), np.sqrt(abar[[0, 999]]) + 2 * np.sqrt(
-      1 - abar[[0, 999]]), rtol=1e-6)
-
-
 def test_unet32_smoke_reports_each_conv_impl_side_by_side():
   results = benchmark.run_workloads(["unet32"], smoke=True, conv_impls=["xla", "fast"])
   unet = results["workloads"]["unet32"]
@@ -207,6 +195,31 @@ def test_unet32_smoke_reports_each_conv_impl_side_by_side():
     assert unet[f"examples_per_s_best_{impl}"] >= unet[f"examples_per_s_{impl}"]
   assert unet["fast_over_xla"] == pytest.approx(
       unet["examples_per_s_fast"] / unet["examples_per_s_xla"])
+  assert unet["ddim_steps"] == 4
+  for impl in ("xla", "fast"):  # batch / (steps x seconds per step)
+    assert unet[f"ddim_images_per_s_{impl}"] == pytest.approx(
+        2 / (4 * unet[f"ddim_seconds_per_step_{impl}"]))
+
+
+def test_ddim_benchmark_window_walks_the_50_step_grid():
+  from latentjax import diffusion
+
+  s = diffusion.linear_schedule(num_timesteps=1000)
+  calls = []
+
+  class Recorder:
+    def apply(self, variables, x, t, train=False):
+      calls.append(t)
+      return jnp.zeros_like(x)
+
+  out = _bench_unet.make_ddim_window(Recorder(), s, 50, 50)({}, jnp.ones((1, 2, 2, 1)), 0)
+  # One traced U-Net call inside the scan; the grid it walks is DDIM's 980, 960, ..., 0.
+  assert len(calls) == 1
+  np.testing.assert_array_equal(diffusion.timesteps(1000, 50), np.arange(980, -1, -20))
+  # With eps = 0 every DDIM step rescales x by sqrt(abar_prev / abar_t): the product is
+  # 1 / sqrt(abar_980) at the end (final abar = 1).
+  a = np.asarray(s.alphas_cumprod)
+  np.testing.assert_allclose(np.asarray(out), 1.0 / np.sqrt(a[980]), rtol=1e-4)
 
 
 def test_metrics_workload_at_2000_points_reports_time_memory_and_the_metrics():

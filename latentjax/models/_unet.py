@@ -50,8 +50,12 @@ UNET_PRESETS = {
 
 
 def _concrete(x) -> bool:
-  """Whether ``x`` holds values (value checks are skipped for tracers under jit)."""
-  return not isinstance(x, jax.core.Tracer)
+  """Whether ``x`` has a value now (not a tracer of jit, vmap, scan or grad)."""
+  try:
+    np.asarray(x)
+  except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+    return False
+  return True
 
 
 def timestep_embedding(t: Array, dim: int) -> Array:

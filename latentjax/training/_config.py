@@ -52,6 +52,7 @@ class ModelConfig:
   num_res_blocks: int  # diffusion U-Net: residual blocks per level (down path)
   attn_resolutions: tuple[int, ...]  # diffusion U-Net: sizes with self-attention
   dropout: float  # diffusion U-Net
+  norm_groups: int  # diffusion U-Net: GroupNorm groups (divides every level's channels)
   latent_run: str  # latent diffusion: the ae / vae run whose codes are modelled
 
 
@@ -170,6 +171,7 @@ ADDED_KEYS = {
     "model.num_res_blocks": 1,
     "model.attn_resolutions": [],
     "model.dropout": 0.0,
+    "model.norm_groups": 32,
     "model.latent_run": "",
     "objective.num_timesteps": 1000,
     "objective.noise_schedule": "linear",
@@ -384,6 +386,13 @@ def _validate_diffusion(cfg: ExperimentConfig) -> None:
     _positive(f"model.attn_resolutions[{i}]", v)
   if not 0.0 <= m.dropout < 1.0:
     _fail("model.dropout", m.dropout, "must be in [0, 1)")
+  _positive("model.norm_groups", m.norm_groups)
+  if cfg.model.family in ("diffusion", "cdiffusion") and cfg.model.architecture == "conv":
+    for i, mult in enumerate(m.unet_mult):
+      if (m.unet_channels * mult) % m.norm_groups:
+        _fail("model.norm_groups", m.norm_groups,
+              f"must divide every level's channels (config.model.unet_channels * "
+              f"unet_mult[{i}] = {m.unet_channels * mult})")
   if o.num_timesteps < 2:
     _fail("objective.num_timesteps", o.num_timesteps, "must be >= 2")
   _one_of("objective.noise_schedule", o.noise_schedule, NOISE_SCHEDULES)

@@ -197,7 +197,8 @@ class DiffusionFamily(Family):
             f"{missing} (its resolutions are {sorted(reached, reverse=True)})")
       net = models.UNet(ch=m.unet_channels, ch_mult=m.unet_mult,
                         num_res_blocks=m.num_res_blocks, attn_resolutions=m.attn_resolutions,
-                        dropout=m.dropout, num_classes=classes, conv_impl=m.conv_impl)
+                        dropout=m.dropout, num_groups=m.norm_groups, num_classes=classes,
+                        conv_impl=m.conv_impl)
     label_key = spec.label_key if self.conditional else None
     shape = (code_dim,) if latent_run is not None else tuple(spec.input_shape)
     return {"model": net, "loss_fn": self._loss(cfg, spec, net, latent_run, shape, label_key),
