@@ -36,8 +36,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.spectral_norm = False
   c.model.d_batch_norm = False
   # Diffusion only: the U-Net (base channels, multiplier per level, residual blocks per
-  # level, resolutions with self-attention, dropout, GroupNorm groups); latent diffusion: the ae / vae run
-  # folder whose codes are modelled ("" = model the data itself).
+  # level, resolutions with self-attention, dropout, GroupNorm groups); latent diffusion:
+  # the ae / vae run folder whose codes are modelled ("" = model the data itself).
   c.model.unet_channels = 32
   c.model.unet_mult = (1, 2)
   c.model.num_res_blocks = 1
