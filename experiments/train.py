@@ -46,7 +46,7 @@ def main(argv):
 
 
 _SUMMARY_KEYS = ("elbo_nats", "iwae_nats", "recon_nll_nats", "mse", "modes_covered",
-                 "high_quality_fraction", "reverse_kl")
+                 "high_quality_fraction", "reverse_kl", "eval_loss", "inversion_mse")
 
 
 def _print_summary(workdir, metrics):

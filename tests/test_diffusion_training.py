@@ -29,7 +29,8 @@ def _arrays(workdir):
   return jax.device_get(training.load_run(workdir).state.arrays())
 
 
-def test_ddpm_smoke_run_resumes_exactly_and_evaluates(tfds_data_dir, tmp_path):
+def test_ddpm_smoke_run_resumes_exactly_and_evaluates(tfds_data_dir, digits_feature_net,
+                                                      tmp_path):
   whole, split = str(tmp_path / "whole"), str(tmp_path / "split")
   training.train(_smoke(ddpm_digits, tfds_data_dir), whole)
   training.train(_smoke(ddpm_digits, tfds_data_dir), split, until_step=4)
@@ -50,6 +51,11 @@ def test_ddpm_smoke_run_resumes_exactly_and_evaluates(tfds_data_dir, tmp_path):
   assert images.shape == (3, 8, 8, 1) and np.all(np.isfinite(images))
   # The decoder is a pure function of the code: the same code, the same image.
   np.testing.assert_array_equal(run.decoder_fn()(z[0]), run.decoder_fn()(z[0]))
+  # Every metric that applies: samples against test digits, codes of inverted images.
+  q = training.evaluate(whole, quality=True, feature_net=digits_feature_net[0],
+                        write_images=False)["quality"]
+  assert q["samples_fid"] >= 0 and 0 <= q["samples_precision"] <= 1
+  assert 0 <= q["probe_accuracy_label"] <= 1 and "geodesic_ratio" not in q
 
 
 def test_conditional_ddpm_with_guidance_samples_per_class(tfds_data_dir, tmp_path):
