@@ -15,6 +15,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _common import IMPORTS, SETUP  # noqa: E402
+from _diffusion_cells import DIFFUSION  # noqa: E402
 from _gan_cells import GANS  # noqa: E402
 from _geodesic_cells import GEODESICS  # noqa: E402
 from _tour_cells import TOUR  # noqa: E402
@@ -23,6 +24,7 @@ NOTEBOOKS = {
     "01_latent_space_tour.ipynb": TOUR,
     "02_geodesics.ipynb": GEODESICS,
     "03_gans.ipynb": GANS,
+    "04_diffusion.ipynb": DIFFUSION,
 }
 
 

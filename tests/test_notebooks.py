@@ -16,7 +16,8 @@ from latentjax.explore import ExploreSettings
 from tests._helpers import REPO
 
 NOTEBOOK_DIR = pathlib.Path(REPO) / "notebooks"
-NOTEBOOKS = ["01_latent_space_tour.ipynb", "02_geodesics.ipynb", "03_gans.ipynb"]
+NOTEBOOKS = ["01_latent_space_tour.ipynb", "02_geodesics.ipynb", "03_gans.ipynb",
+             "04_diffusion.ipynb"]
 # Notebooks that end with the interactive explorer (it needs an encoder: not the GANs').
 WITH_EXPLORER = ("01_latent_space_tour.ipynb", "02_geodesics.ipynb")
 

@@ -14,6 +14,7 @@ model structure, input shape and step count::
     eps_fn = functools.partial(unet.apply, params)
     x0 = diffusion.ddim_sample(s, eps_fn, x_T, num_steps=50)   # t = 980, 960, ..., 0
     x0 = diffusion.ddpm_sample(s, eps_fn, x_T, key)
+    states = diffusion.ddim_trajectory(s, eps_fn, x_T, 50)     # [51, B, ...], noise first
     x0 = diffusion.dpm_solver_pp_2m_sample(s, eps_fn, x_T, num_steps=20)
 
     guided = diffusion.guided_eps_fn(eps_cond_fn, guidance_scale=3.0, null_label=10)
@@ -38,6 +39,7 @@ from latentjax.diffusion._inversion import ddim_invert, exact_invert, exact_samp
 from latentjax.diffusion._samplers import (
     ddim_sample,
     ddim_step,
+    ddim_trajectory,
     ddpm_sample,
     dpm_solver_pp_2m_sample,
 )
@@ -55,6 +57,7 @@ __all__ = [
     "ddim_invert",
     "ddim_sample",
     "ddim_step",
+    "ddim_trajectory",
     "ddpm_sample",
     "diffusion_loss",
     "dpm_solver_pp_2m_sample",

@@ -274,3 +274,47 @@ def dpm_solver_pp_2m_sample(s, eps_fn, x_T, num_steps, *, spacing="uniform"):
   """
   x_T = check_sampler(s, eps_fn, x_T, "x_T", num_steps, spacing)
   return _dpm_compiled(eps_fn, s, x_T, num_steps=num_steps, spacing=spacing)
+
+
+@decoder_jit(static_argnames=("num_steps", "spacing"))
+def _trajectory_compiled(eps_fn, s, x, *, num_steps, spacing):
+  ts, prevs = sch.step_pairs(s.num_timesteps, num_steps, spacing)
+
+  def body(x, inputs):
+    t, t_prev = inputs
+    x = ddim_update(x, _eval(eps_fn, x, t), sch.alpha_bar(s, t), sch.alpha_bar(s, t_prev))
+    return x, x
+
+  _, states = jax.lax.scan(body, x, (jnp.asarray(ts), jnp.asarray(prevs)))
+  return jnp.concatenate([x[None], states], axis=0)
+
+
+def ddim_trajectory(s, eps_fn, x_T, num_steps, *, spacing="uniform"):
+  """The whole deterministic DDIM chain: every intermediate state, as one compiled loop.
+
+  The same updates as :func:`ddim_sample` with ``eta = 0``, recording the state after
+  each step. ``states[k]`` for ``k < num_steps`` is ``x`` at the ``k``-th grid point of
+  ``timesteps(T, num_steps, spacing)`` (descending; ``states[0]`` is ``x_T`` itself) and
+  ``states[num_steps]`` is the clean sample, equal to ``ddim_sample(s, eps_fn, x_T,
+  num_steps)``.
+
+  Args:
+    s: the :class:`Schedule`.
+    eps_fn: ``eps_fn(x_t [B, ...], t [B] int32) -> eps [B, ...]``.
+    x_T: [B, ...] float, the starting noise.
+    num_steps: static int in ``[1, T]``.
+    spacing: the grid of :func:`timesteps`.
+
+  Returns:
+    [num_steps + 1, B, ...] the states, noise first, sample last.
+
+  Raises:
+    ValueError: ``num_steps`` outside ``[1, T]``, unknown ``spacing``, non-finite ``x_T``.
+    TypeError: ``eps_fn`` not callable.
+
+  Example:
+    >>> states = ddim_trajectory(s, eps_fn, x_T, 50)     # [51, B, ...]
+    >>> grid = timesteps(s.num_timesteps, 50)           # states[k] is at grid[k], k < 50
+  """
+  x_T = check_sampler(s, eps_fn, x_T, "x_T", num_steps, spacing)
+  return _trajectory_compiled(eps_fn, s, x_T, num_steps=num_steps, spacing=spacing)

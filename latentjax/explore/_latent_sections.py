@@ -264,6 +264,13 @@ def traversals(ctx: Context) -> dict | None:
         f"test {neg}s and {pos}s correctly. Each row moves a test {neg} along it, in "
         f"units of Δ, the distance between the two classes' mean codes along it: at "
         f"1Δ the {neg} has moved as far as the average {pos} is from the average {neg}.")
+  if not view.run.family.latent_geometry:  # diffusion: a dimension is one noise pixel
+    notes.append("No single-dimension traversals: each dimension of a diffusion model's "
+                 "latent is one pixel of the noise image, with no meaning of its own. The "
+                 "directions above are found from the inverted noise of real images.")
+    if label is not None:
+      notes.append(f"This model is conditional: every traversal is decoded as class {label}.")
+    return {"text": "\n\n".join(notes), "images": images}
   prior = view.run.exp.is_variational
   dims = dimension_traversal(z, num=s.num_dims, steps=s.traversal_steps,
                              sigmas=s.traversal_sigmas, prior=prior)

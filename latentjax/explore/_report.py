@@ -13,7 +13,10 @@ interpolations; arithmetic and attribute directions; traversals; latent scatter 
 clusters; geometry (a 2-D latent space: the run's own, or the companion run's).
 Sections about encoded test codes are left out for a GAN; its interpolations are
 between random codes, its traversals follow SeFa directions and the principal
-directions of inverted test codes.
+directions of inverted test codes. A diffusion run's codes are noise images, its
+encoder DDIM inversion: its report adds classifier-free guidance (conditional runs),
+denoising trajectories and DDIM inversion, and leaves out geodesics, single-dimension
+traversals and the reconstructions section (the inversion section shows them).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import jax
 
 from latentjax import viz
 from latentjax.explore import (
+    _diffusion_sections,
     _generator_sections,
     _latent_sections,
     _run_sections,
@@ -46,9 +50,12 @@ SECTIONS = (
     ("Evaluation metrics", _run_sections.evaluation_metrics),
     ("Sample quality, latent space, disentanglement", _run_sections.quality_metrics),
     ("Samples", _run_sections.samples),
+    ("Classifier-free guidance", _diffusion_sections.guidance),
+    ("Denoising trajectories", _diffusion_sections.trajectories),
     ("Mode coverage", _generator_sections.mode_coverage),
     ("Reconstructions", _run_sections.reconstructions),
     ("Inversion of test images", _generator_sections.inversion),
+    ("DDIM inversion", _diffusion_sections.inversion),
     ("Interpolations: linear, spherical and geodesic", _latent_sections.interpolations),
     ("Arithmetic and attribute directions", _latent_sections.arithmetic),
     ("Traversals", _latent_sections.traversals),

@@ -87,6 +87,12 @@ def evaluation_metrics(ctx: Context) -> dict | None:
           "per example, higher is better. They are lower bounds on the test log-likelihood "
           "log p(x) only where the likelihood is a normalised density of the data: the row "
           "'what the ELBO / IWAE figures are' says, per run.")
+  if not ctx.main.run.family.latent_geometry and ctx.main.has_encoder:  # diffusion
+    return {"text": ("From metrics.json, written by the evaluation on the test split (EMA "
+                     "parameters when eval.use_ema): the denoising loss, the first and second "
+                     "moments of the sampler's images against the test images, and the error "
+                     "of DDIM inversion followed by sampling. These are not likelihoods."),
+            "table": rows}
   if not any(v.run.exp.is_variational for v in _views(ctx)):
     text = ("From metrics.json, written by the evaluation on the test split: the "
             "reconstruction negative log-likelihood and mean squared error (lower is better).")
@@ -153,7 +159,13 @@ def samples(ctx: Context) -> dict | None:
   if not view.has_encoder:
     params = "EMA parameters" if run.exp.cfg.eval.use_ema else "raw parameters"
     text = f"Generator samples ({params}) of codes drawn from {source}."
-  if run.conditional:
+  if not run.family.latent_geometry and view.has_encoder:  # diffusion: noise -> sampler
+    ev = run.exp.cfg.eval
+    text = (f"Samples of the {ev.sampler} sampler ({ev.sampling_steps} steps) from noise "
+            "images x_T drawn from N(0, I).")
+    if run.conditional:
+      text += f" One row per class, guidance weight w = {ev.guidance_scale:g}."
+  elif run.conditional:
     text += " One row per class, with the same codes in every row: one style, every class."
   return {"text": text, "images": [(path, f"samples of the {view.label}")]}
 
@@ -161,8 +173,8 @@ def samples(ctx: Context) -> dict | None:
 def reconstructions(ctx: Context) -> dict | None:
   """Test examples next to the decoded means of their codes."""
   view = ctx.main
-  if not view.is_image or view.codes is None:
-    return None  # Without an encoder, see the inversion section.
+  if not view.is_image or view.codes is None or not view.run.family.latent_geometry:
+    return None  # Without an encoder (or a diffusion run's), see the inversion section.
   path = _existing(view, "reconstructions.png")
   if path is None:
     n = min(16, view.codes.num_examples)

@@ -14,6 +14,7 @@ sized for the demo (a minute or so on 2 CPU cores for an 8x8-digit VAE);
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 
 SMALL_ENV = "LATENTJAX_SMALL"
@@ -59,6 +60,12 @@ class ExploreSettings:
     inverse_encoder_steps: training steps of the inverse encoder for the hybrid
       inversion (`latent_ops.fit_inverse_encoder`); 0 leaves the hybrid out.
     coverage_samples: generated points scored against the true modes (``toy2d``).
+    guidance_scales: classifier-free guidance weights w shown side by side (a
+      conditional diffusion run).
+    num_trajectories: samples whose denoising chain is shown (diffusion runs).
+    trajectory_columns: states of each chain shown, noise first, evenly spaced.
+    inversion_step_counts: DDIM step counts of the inversion error table (diffusion
+      runs; counts above the schedule's T are left out).
     seed: seeds pair choice, k-means, t-SNE, samples and inversions.
   """
 
@@ -86,6 +93,10 @@ class ExploreSettings:
   inversion_restarts: int = 4
   inverse_encoder_steps: int = 1500
   coverage_samples: int = 2500
+  guidance_scales: tuple[float, ...] = (0.0, 1.0, 3.0)
+  num_trajectories: int = 4
+  trajectory_columns: int = 8
+  inversion_step_counts: tuple[int, ...] = (5, 10, 20, 50)
   seed: int = 0
 
   def __post_init__(self):
@@ -96,6 +107,7 @@ class ExploreSettings:
         "num_geodesics": 1, "tsne_max_iter": 250, "tsne_max_points": 3,
         "kmeans_iters": 1, "num_inversions": 2, "inversion_steps": 1,
         "inversion_restarts": 1, "inverse_encoder_steps": 0, "coverage_samples": 1,
+        "num_trajectories": 1, "trajectory_columns": 2,
     }
     for name, low in at_least.items():
       value = getattr(self, name)
@@ -109,6 +121,20 @@ class ExploreSettings:
     if not scales:
       raise ValueError("`attribute_scales` must name at least one scale, got ()")
     object.__setattr__(self, "attribute_scales", scales)
+    try:
+      weights = tuple(float(w) for w in self.guidance_scales)
+    except (TypeError, ValueError):
+      weights = (math.nan,)
+    if not weights or not all(math.isfinite(w) for w in weights):
+      raise ValueError(f"`guidance_scales` must be finite floats, at least one, got "
+                       f"{self.guidance_scales!r}")
+    object.__setattr__(self, "guidance_scales", weights)
+    counts = tuple(self.inversion_step_counts)
+    if not counts or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1
+                             for n in counts):
+      raise ValueError(f"`inversion_step_counts` must be ints >= 1, at least one, got "
+                       f"{self.inversion_step_counts!r}")
+    object.__setattr__(self, "inversion_step_counts", counts)
     if not isinstance(self.tsne, bool):
       raise ValueError(f"`tsne` must be a bool, got {self.tsne!r}")
 
@@ -120,7 +146,8 @@ class ExploreSettings:
                 traversal_steps=5, num_analogies=2, attribute_scales=(0.0, 1.0, 2.0),
                 grid_size=16, num_geodesics=2, tsne=True, tsne_max_iter=250, kmeans_iters=20,
                 num_inversions=6, inversion_steps=80, inversion_restarts=1,
-                inverse_encoder_steps=150, coverage_samples=600)
+                inverse_encoder_steps=150, coverage_samples=600, num_trajectories=3,
+                trajectory_columns=5, inversion_step_counts=(2, 4))
     base.update(overrides)
     return cls(**base)
 

@@ -25,6 +25,15 @@ _METRIC_ROWS = (
     ("elbo_bits_per_dim", "negative ELBO in bits per dimension"),
     ("recon_nll_nats", "test reconstruction NLL (nats per example)"),
     ("mse", "test reconstruction MSE"),
+    ("eval_loss", "test denoising loss (MSE of the noise prediction at uniform t)"),
+    ("inversion_mse", "DDIM inversion then sampling error (per dimension; images in [-1, 1])"),
+    ("inversion_steps", "DDIM steps of the inversion"),
+    ("sampler", "sampler"),
+    ("sampling_steps", "sampling steps"),
+    ("guidance_scale", "classifier-free guidance weight w"),
+    ("prediction", "network predicts"),
+    ("noise_schedule", "noise schedule"),
+    ("latent_diffusion", "latent diffusion (on an autoencoder's codes)"),
     ("num_examples", "test examples"),
     ("iwae_num_samples", "IWAE samples k"),
     ("likelihood", "likelihood"),
@@ -119,7 +128,9 @@ def run_summary(run) -> dict[str, object]:
       "dataset": f"{d.name} (input {tuple(run.exp.spec.input_shape)}, "
                  f"train split {run.exp.train_split!r}, test split {run.exp.eval_split!r})",
   }
-  if run.family.has_encoder:
+  if run.family.latent_geometry is False and run.family.has_encoder:  # diffusion
+    out.update(_diffusion_summary(run))
+  elif run.family.has_encoder:
     out["likelihood"] = (cfg.objective.likelihood
                          + (" on dynamically binarised images" if cfg.objective.binarize else ""))
   else:
@@ -141,6 +152,27 @@ def run_summary(run) -> dict[str, object]:
   speeds = [r["steps_per_sec"] for r in records if isinstance(r.get("steps_per_sec"), float)]
   if speeds:
     out["training speed"] = f"{float(np.median(speeds)):.0f} steps/s (median)"
+  return out
+
+
+def _diffusion_summary(run) -> dict[str, object]:
+  """The rows of a diffusion run that replace an autoencoder's architecture and likelihood."""
+  cfg = run.exp.cfg
+  m, o, ev = cfg.model, cfg.objective, cfg.eval
+  out = {"latent dimension": f"{run.latent_dim} (the noise image x_T, flattened)"}
+  if m.latent_run:
+    out["architecture"] = (f"MLP denoiser, hidden {' → '.join(str(h) for h in m.hidden_dims)}, "
+                           f"on the codes of {m.latent_run}")
+  elif m.architecture != "mlp":
+    out["architecture"] = (f"U-Net, {m.unet_channels} channels × {tuple(m.unet_mult)}, "
+                           f"{m.num_res_blocks} residual block(s) per level, attention at "
+                           f"{tuple(m.attn_resolutions)}")
+  out["diffusion"] = (f"{o.num_timesteps} steps, {o.noise_schedule} schedule, predicts "
+                      f"{o.prediction}")
+  out["sampler"] = f"{ev.sampler}, {ev.sampling_steps} steps"
+  if run.conditional:
+    out["classifier-free guidance"] = (f"label dropped with probability {o.p_uncond:g} in "
+                                       f"training; w = {ev.guidance_scale:g} in sampling")
   return out
 
 

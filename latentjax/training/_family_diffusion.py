@@ -108,8 +108,13 @@ def _unconditional(eps_cond, x_t, t):
   return eps_cond(x_t, t, None)
 
 
-def eps_function(static, variables, labels):
-  """``eps(x_t, t)`` of a run's network, with classifier-free guidance when configured."""
+def eps_function(static, variables, labels, guidance_scale=None):
+  """``eps(x_t, t)`` of a run's network, with classifier-free guidance when configured.
+
+  ``guidance_scale`` (a float, or None for ``eval.guidance_scale``) overrides the
+  configured weight; given, the guided model is used even at 0 (the conditional one),
+  so that every weight shares one compiled sampler.
+  """
   from latentjax import diffusion
 
   net, objective, ev = static[0], static[1], static[2]
@@ -117,8 +122,9 @@ def eps_function(static, variables, labels):
   cond = jax.tree_util.Partial(_predict, (net, schedule), objective.prediction, variables)
   if labels is None:
     return jax.tree_util.Partial(_unconditional, cond)
-  if ev.guidance_scale:
-    guided = diffusion.guided_eps_fn(cond, ev.guidance_scale, net.num_classes)
+  if guidance_scale is not None or ev.guidance_scale:
+    w = ev.guidance_scale if guidance_scale is None else guidance_scale
+    guided = diffusion.guided_eps_fn(cond, w, net.num_classes)
     return diffusion.bind_labels(guided, labels)
   return diffusion.bind_labels(cond, labels)
 
@@ -143,8 +149,15 @@ def sample_from_noise(static, variables, x_T: Array, labels: Array | None,
 
 def decode_noise(static, variables, z: Array, y: Array | None) -> Array:
   """Data [B, ...] (images in [0, 1]) sampled from flattened noise codes z [B, D]."""
-  net, objective, ev, shape, rescale, latent = static
-  x = sample_from_noise(static, variables, z.reshape((z.shape[0], *shape)), y)
+  shape = static[3]
+  return to_data(static, variables, sample_from_noise(static, variables,
+                                                      z.reshape((z.shape[0], *shape)), y))
+
+
+def to_data(static, variables, x: Array) -> Array:
+  """Model-space states x [B, *shape] (samples, or intermediate x_t) as data [B, ...]:
+  images in [0, 1], or a latent diffusion's codes through its run's decoder."""
+  rescale, latent = static[4], static[5]
   if latent is not None:
     decode, dec_static = latent
     return decode(dec_static, variables[LATENT], x, None)
