@@ -3,14 +3,28 @@
 Four fake CPU devices are configured before JAX is first imported, so data-parallel
 (sharded and pmap) code runs for real inside the test process; single-device runs use
 a one-device mesh. Rank promotion raises, so silent broadcasting is a test failure.
+
+One persistent XLA compilation cache serves the whole run: both pytest-xdist workers and
+every subprocess a test starts (they inherit the environment). Many tests compile the
+same programs (the same smoke configs, a resumed run's step); XLA compiles each once.
+Results cannot change: a cached executable is keyed by the program, the compile options
+and the JAX / XLA versions. The folder is removed when the run ends.
 """
 
 import os
+import shutil
+import tempfile
 
 _FLAG = "--xla_force_host_platform_device_count=4"
 if _FLAG not in os.environ.get("XLA_FLAGS", ""):
   os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _FLAG).strip()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The first process of the run (pytest's, or xdist's controller) makes the folder; the
+# workers and subprocesses it starts inherit the variable.
+_OWN_XLA_CACHE = "JAX_COMPILATION_CACHE_DIR" not in os.environ
+if _OWN_XLA_CACHE:
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="latentjax-tests-xla-")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import jax  # noqa: E402
@@ -20,6 +34,13 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_platforms", "cpu")
 
 NUM_FAKE_DEVICES = 4
+
+
+def pytest_sessionfinish(session, exitstatus):
+  """The process that made the run's compilation cache removes it."""
+  del session, exitstatus
+  if _OWN_XLA_CACHE:
+    shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 
 
 @pytest.fixture
