@@ -16,17 +16,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from latentjax.metrics._features import as_matrix
+
 COVERAGE_KEYS = ("modes_covered", "high_quality_fraction", "reverse_kl")
-
-
-def _as_matrix(name: str, x, spec: str) -> np.ndarray:
-  try:
-    arr = np.asarray(x, dtype=np.float64)
-  except (TypeError, ValueError) as err:
-    raise TypeError(f"`{name}` must be a numeric array {spec}, got {type(x).__name__}") from err
-  if arr.ndim != 2:
-    raise ValueError(f"`{name}` must be {spec}, got shape {arr.shape}")
-  return arr
 
 
 def mode_histogram(samples, means, stddev: float, threshold: float = 3.0) -> np.ndarray:
@@ -46,8 +38,8 @@ def mode_histogram(samples, means, stddev: float, threshold: float = 3.0) -> np.
   Raises:
     ValueError: wrong ranks, mismatched D, N or K < 1, stddev or threshold not > 0.
   """
-  samples = _as_matrix("samples", samples, "[N, D]")
-  means = _as_matrix("means", means, "[K, D]")
+  samples = as_matrix("samples", samples, "[N, D]", finite=False)
+  means = as_matrix("means", means, "[K, D]", finite=False)
   if samples.shape[0] < 1:
     raise ValueError(f"`samples` must hold N >= 1 points, got shape {samples.shape}")
   if means.shape[0] < 1:

@@ -8,6 +8,25 @@ the argument for a wrong rank, too few rows, mismatched widths or non-finite val
 import numpy as np
 
 
+def as_matrix(name: str, x, spec: str = "[N, D]", finite: bool = True) -> np.ndarray:
+  """``x`` as a float64 matrix; ``ValueError`` naming ``name`` for another rank (or NaN).
+
+  Raises:
+    TypeError: for something that is not a numeric array.
+    ValueError: for a rank other than 2, or (``finite``) NaN / infinite values.
+  """
+  try:
+    arr = np.asarray(x, dtype=np.float64)
+  except (TypeError, ValueError) as err:
+    raise TypeError(f"`{name}` must be a numeric array {spec}, got {type(x).__name__}") from err
+  if arr.ndim != 2:
+    raise ValueError(f"`{name}` must be {spec}, got shape {arr.shape}")
+  if finite and not np.all(np.isfinite(arr)):
+    raise ValueError(f"`{name}` must be finite, got {int(np.sum(~np.isfinite(arr)))} "
+                     f"NaN/inf values in shape {arr.shape}")
+  return arr
+
+
 def as_features(name: str, x, min_rows: int = 2, dtype=None) -> np.ndarray:
   """``x`` as a finite [N, D] NumPy array with N >= ``min_rows`` and D >= 1.
 

@@ -18,21 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from latentjax import latent_ops as lo
+from latentjax.metrics._features import as_matrix
 
 PPL_METHODS = ("lerp", "slerp")
-
-
-def _finite_matrix(name: str, x, spec: str = "[N, D]") -> np.ndarray:
-  try:
-    arr = np.asarray(x, dtype=np.float64)
-  except (TypeError, ValueError) as err:
-    raise TypeError(f"`{name}` must be a numeric array {spec}, got {type(x).__name__}") from err
-  if arr.ndim != 2:
-    raise ValueError(f"`{name}` must be {spec}, got shape {arr.shape}")
-  if not np.all(np.isfinite(arr)):
-    raise ValueError(f"`{name}` must be finite, got {int(np.sum(~np.isfinite(arr)))} "
-                     f"NaN/inf values in shape {arr.shape}")
-  return arr
 
 
 def _labels_for(name: str, labels, n: int, codes_name: str) -> np.ndarray:
@@ -167,8 +155,8 @@ def linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels, *,
   """
   from sklearn.linear_model import LogisticRegression
 
-  x_tr = _finite_matrix("train_codes", train_codes)
-  x_te = _finite_matrix("test_codes", test_codes, "[M, D]")
+  x_tr = as_matrix("train_codes", train_codes)
+  x_te = as_matrix("test_codes", test_codes, "[M, D]")
   y_tr = _labels_for("train_labels", train_labels, x_tr.shape[0], "train_codes")
   y_te = _labels_for("test_labels", test_labels, x_te.shape[0], "test_codes")
   if x_te.shape[1] != x_tr.shape[1]:
@@ -214,7 +202,7 @@ def kmeans_partition(key: jax.Array, codes, labels=None, num_clusters: int | Non
   """
   from sklearn import metrics
 
-  z = _finite_matrix("codes", codes)
+  z = as_matrix("codes", codes)
   y = None if labels is None else _labels_for("labels", labels, z.shape[0], "codes")
   if num_clusters is None:
     if y is None:
@@ -303,8 +291,8 @@ def geodesic_length_ratio(decoder, z0, z1, *, num_points: int = 16, num_steps: i
   Example:
     >>> geodesic_length_ratio(lambda z: jnp.tanh(W @ z), z0, z1)["ratio_mean"]   # 0.97
   """
-  a = _finite_matrix("z0", z0, "[B, D]")
-  b = _finite_matrix("z1", z1, "[B, D]")
+  a = as_matrix("z0", z0, "[B, D]")
+  b = as_matrix("z1", z1, "[B, D]")
   if b.shape != a.shape:
     raise ValueError(f"`z1` must have the shape of `z0` {a.shape}, got shape {b.shape}")
   num_points = _positive_int("num_points", num_points, 2)

@@ -17,10 +17,8 @@ import numpy as np
 
 from latentjax import models, objectives
 from latentjax.training._config import ConfigError
-from latentjax.training._families import Family, register_family
-from latentjax.training._optim import make_optimizer
-from latentjax.training._state import TrainState
-from latentjax.training._steps import make_train_step
+from latentjax.training._families import register_family
+from latentjax.training._family_single import SingleNetworkFamily
 
 Array = jax.Array
 
@@ -68,7 +66,7 @@ def classifier_accuracy(exp, variables, num_examples: int | None = None) -> dict
   return out
 
 
-class ClassifierFamily(Family):
+class ClassifierFamily(SingleNetworkFamily):
   """``classifier`` (see the module docstring)."""
 
   def build(self, cfg, spec) -> dict:
@@ -92,18 +90,10 @@ class ClassifierFamily(Family):
         model, input_key=spec.input_key, heads={name: key for name, key, _ in heads})
     return {"model": model, "loss_fn": loss_fn, "label_key": None}
 
-  def init_state(self, exp, key: Array) -> TrainState:
+  def init_variables(self, exp, key: Array) -> dict:
     from latentjax.training._experiment import example_inputs
 
-    x = example_inputs(exp)[exp.spec.input_key]
-    variables = dict(exp.model.init(key, x))
-    params = variables.pop("params")
-    tx = make_optimizer(exp.cfg.optim, exp.cfg.train.num_steps)
-    return TrainState.create(params=params, tx=tx, model_state=variables)
-
-  def make_step(self, exp, axis_name: str | None = None):
-    return make_train_step(exp.loss_fn, ema_decay=exp.cfg.train.ema_decay,
-                           axis_name=axis_name)
+    return exp.model.init(key, example_inputs(exp)[exp.spec.input_key])
 
   def evaluate_state(self, exp, state, key: Array, num_examples: int | None = None) -> dict:
     del key
@@ -116,10 +106,6 @@ class ClassifierFamily(Family):
     out["feature_dim"] = run.exp.cfg.model.latent_dim
     out["measures"] = "test accuracy of each head (fraction of examples)"
     return out
-
-  def eval_variables(self, exp, state) -> dict:
-    params = state.ema_params if exp.cfg.eval.use_ema else state.params
-    return {"params": params, **state.model_state}
 
   def encode(self, run, x: Array, y: Array | None) -> Array:
     """Penultimate features [B, F] (``F = model.latent_dim``)."""

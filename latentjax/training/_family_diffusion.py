@@ -30,10 +30,8 @@ import jax.numpy as jnp
 
 from latentjax import models
 from latentjax.training._config import ConfigError
-from latentjax.training._families import Family, register_family
-from latentjax.training._optim import make_optimizer
-from latentjax.training._state import TrainState
-from latentjax.training._steps import make_train_step
+from latentjax.training._families import register_family
+from latentjax.training._family_single import SingleNetworkFamily
 
 Array = jax.Array
 _T, _NOISE, _DROP, _DROPOUT = 0, 1, 2, 3  # purposes within an example's key
@@ -175,7 +173,7 @@ def invert_to_noise(static, variables, x: Array, y: Array | None) -> Array:
   return xT.reshape((x.shape[0], -1))
 
 
-class DiffusionFamily(Family):
+class DiffusionFamily(SingleNetworkFamily):
   """``diffusion`` or ``cdiffusion`` (see the module docstring)."""
 
   latent_geometry = False  # decoding is a whole sampler: no Jacobian-based metrics
@@ -253,19 +251,11 @@ class DiffusionFamily(Family):
 
     return loss_fn
 
-  def init_state(self, exp, key: Array) -> TrainState:
-    shape = self._shape(exp)
-    x = jnp.zeros((1, *shape), jnp.float32)
+  def init_variables(self, exp, key: Array) -> dict:
+    x = jnp.zeros((1, *self._shape(exp)), jnp.float32)
     t = jnp.zeros((1,), jnp.int32)
     y = jnp.zeros((1,), jnp.int32) if exp.label_key else None
-    variables = dict(exp.model.init(key, x, t, y, train=False))
-    params = variables.pop("params")
-    tx = make_optimizer(exp.cfg.optim, exp.cfg.train.num_steps)
-    return TrainState.create(params=params, tx=tx, model_state=variables)
-
-  def make_step(self, exp, axis_name: str | None = None):
-    return make_train_step(exp.loss_fn, ema_decay=exp.cfg.train.ema_decay,
-                           axis_name=axis_name)
+    return exp.model.init(key, x, t, y, train=False)
 
   @staticmethod
   def _shape(exp) -> tuple:
@@ -289,8 +279,7 @@ class DiffusionFamily(Family):
     return diffusion_report(run, key, write_images)
 
   def eval_variables(self, exp, state) -> dict:
-    params = state.ema_params if exp.cfg.eval.use_ema else state.params
-    out = {"params": params, **state.model_state}
+    out = super().eval_variables(exp, state)
     run, _ = _latent_parts(exp.cfg)
     if run is not None:
       out[LATENT] = run.variables

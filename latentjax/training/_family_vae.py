@@ -11,10 +11,8 @@ import jax.numpy as jnp
 
 from latentjax import models, objectives
 from latentjax.training._config import ConfigError
-from latentjax.training._families import Family, register_family
-from latentjax.training._optim import make_optimizer
-from latentjax.training._state import TrainState
-from latentjax.training._steps import make_train_step
+from latentjax.training._families import register_family
+from latentjax.training._family_single import SingleNetworkFamily
 
 Array = jax.Array
 
@@ -25,7 +23,7 @@ def decode_mean(static, variables, z: Array, y: Array | None) -> Array:
   return objectives.likelihood_mean(likelihood, model.apply(variables, z, y, method="decode"))
 
 
-class AutoencoderFamily(Family):
+class AutoencoderFamily(SingleNetworkFamily):
   """``ae``, ``vae`` or ``cvae`` (see the module docstring)."""
 
   def build(self, cfg, spec) -> dict:
@@ -62,7 +60,7 @@ class AutoencoderFamily(Family):
           input_key=spec.input_key, binarize=obj.binarize)
     return {"model": model, "loss_fn": loss_fn, "label_key": label_key}
 
-  def init_state(self, exp, key: Array) -> TrainState:
+  def init_variables(self, exp, key: Array) -> dict:
     from latentjax.training._experiment import example_inputs
 
     batch = example_inputs(exp)
@@ -70,16 +68,8 @@ class AutoencoderFamily(Family):
     y = batch.get(exp.label_key) if exp.label_key else None
     if exp.is_variational:
       noise = jnp.zeros((1, exp.cfg.model.latent_dim), jnp.float32)
-      variables = dict(exp.model.init(key, x, noise, y))
-    else:
-      variables = dict(exp.model.init(key, x))
-    params = variables.pop("params")
-    tx = make_optimizer(exp.cfg.optim, exp.cfg.train.num_steps)
-    return TrainState.create(params=params, tx=tx, model_state=variables)
-
-  def make_step(self, exp, axis_name: str | None = None):
-    return make_train_step(exp.loss_fn, ema_decay=exp.cfg.train.ema_decay,
-                           axis_name=axis_name)
+      return exp.model.init(key, x, noise, y)
+    return exp.model.init(key, x)
 
   def evaluate_state(self, exp, state, key: Array, num_examples: int | None = None) -> dict:
     from latentjax.training._evaluate import evaluate_params
@@ -91,10 +81,6 @@ class AutoencoderFamily(Family):
     from latentjax.training._evaluate import autoencoder_report
 
     return autoencoder_report(run, key, write_images)
-
-  def eval_variables(self, exp, state) -> dict:
-    params = state.ema_params if exp.cfg.eval.use_ema else state.params
-    return {"params": params, **state.model_state}
 
   def encode(self, run, x: Array, y: Array | None) -> Array:
     out = run.exp.model.apply(run.variables, x, y, method="encode")
