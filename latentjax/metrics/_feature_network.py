@@ -45,11 +45,15 @@ def feature_network_dir(dataset: str, cache_dir: str | None = None) -> str:
   return os.path.join(root, "feature_networks", dataset.replace("/", "_"))
 
 
-@functools.partial(jax.jit, static_argnums=0)
 def _apply(model, variables, x):
   f = model.apply(variables, x, method="features")
   logits = model.apply(variables, f, method="logits_from_features")
   return f, {k: jax.nn.softmax(v, axis=-1) for k, v in logits.items()}
+
+
+@functools.cache
+def _apply_jitted():  # compiled on first use, not at import
+  return jax.jit(_apply, static_argnums=0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +93,7 @@ class FeatureNetwork:
       n = len(chunk)
       if n < b:
         chunk = np.concatenate([chunk, np.zeros((b - n, *chunk.shape[1:]), np.float32)])
-      f, p = jax.device_get(_apply(self.model, self.variables, jnp.asarray(chunk)))
+      f, p = jax.device_get(_apply_jitted()(self.model, self.variables, jnp.asarray(chunk)))
       feats.append(f[:n])
       for k in probs:
         probs[k].append(p[k][:n])

@@ -39,11 +39,15 @@ def classifier_heads(spec) -> tuple[tuple[str, str, int], ...]:
       f"config.data.name={spec.name!r} has neither")
 
 
-@functools.partial(jax.jit, static_argnames=("exp",))
 def _correct(exp, variables, batch):
   logits = exp.model.apply(variables, batch[exp.spec.input_key])
   return {name: jnp.argmax(logits[name], -1) == batch[key]
           for name, key, _ in classifier_heads(exp.spec)}
+
+
+@functools.cache
+def _correct_jitted():  # compiled on first use, not at import
+  return jax.jit(_correct, static_argnames=("exp",))
 
 
 def classifier_accuracy(exp, variables, num_examples: int | None = None) -> dict:
@@ -55,7 +59,7 @@ def classifier_accuracy(exp, variables, num_examples: int | None = None) -> dict
   sums, count = {}, 0
   for batch in eval_batches(exp, exp.eval_split, n):
     padded, valid = _pad(batch, size)
-    out = jax.device_get(_correct(exp, variables, padded))
+    out = jax.device_get(_correct_jitted()(exp, variables, padded))
     for k, v in out.items():
       sums[k] = sums.get(k, 0) + int(np.sum(v[:valid]))
     count += valid
