@@ -68,21 +68,47 @@ def _load_latent_run(path: str, steps: tuple):
   return load_run(path)
 
 
+def named_run(cfg, families: tuple[str, ...], needs: str):
+  """The trained run ``config.model.latent_run`` names, loaded once per checkpoint set.
+
+  Its family is checked from its ``config.json`` before any checkpoint is read, then its
+  dataset against ``config.data.name``.
+
+  Args:
+    cfg: the typed config.
+    families: the ``model.family`` values the named run may have.
+    needs: what needs it, for the messages ("latent diffusion needs an 'ae' or 'vae' run").
+
+  Returns:
+    The loaded ``Run``.
+
+  Raises:
+    ConfigError: naming ``config.model.latent_run`` when it is empty, not a run folder,
+      untrained, of another family or trained on another dataset.
+  """
+  from latentjax.training._run import read_config
+
+  path = cfg.model.latent_run
+  if not path:
+    raise ConfigError(f"config.model.latent_run is empty: {needs}")
+  try:
+    family = read_config(path).model.family
+    if family not in families:
+      raise ConfigError(f"config.model.latent_run={path!r} is a {family!r} run; {needs}")
+    run = _load_latent_run(path, _checkpoint_steps(path))
+  except FileNotFoundError as e:
+    raise ConfigError(f"config.model.latent_run={path!r}: {e}") from None
+  if run.exp.cfg.data.name != cfg.data.name:
+    raise ConfigError(f"config.model.latent_run={path!r} was trained on "
+                      f"{run.exp.cfg.data.name!r}, not config.data.name={cfg.data.name!r}")
+  return run
+
+
 def _latent_parts(cfg):
   """(run, code dim) of the ae / vae run a latent diffusion models, or (None, 0)."""
   if not cfg.model.latent_run:
     return None, 0
-  path = cfg.model.latent_run
-  try:
-    run = _load_latent_run(path, _checkpoint_steps(path))
-  except FileNotFoundError as e:
-    raise ConfigError(f"config.model.latent_run={cfg.model.latent_run!r}: {e}") from None
-  if run.exp.family not in ("ae", "vae"):
-    raise ConfigError(f"config.model.latent_run={cfg.model.latent_run!r} is a "
-                      f"{run.exp.family!r} run; latent diffusion needs an 'ae' or 'vae' run")
-  if run.exp.cfg.data.name != cfg.data.name:
-    raise ConfigError(f"config.model.latent_run={cfg.model.latent_run!r} was trained on "
-                      f"{run.exp.cfg.data.name!r}, not config.data.name={cfg.data.name!r}")
+  run = named_run(cfg, ("ae", "vae"), "latent diffusion needs an 'ae' or 'vae' run")
   return run, run.latent_dim
 
 
