@@ -23,8 +23,10 @@ from latentjax.training._steps import example_keys
 
 
 def _small(c, data_dir):
+  """The smoke config with a one-level U-Net on one device: few, small compiles."""
   c.data.data_dir = data_dir
-  c.train.num_devices = 1  # one compile without a device mesh: the test stays cheap
+  c.train.num_devices = 1
+  c.model.unet_channels, c.model.unet_mult, c.model.attn_resolutions = 8, (1,), ()
   return c
 
 
@@ -58,10 +60,10 @@ def test_loss_is_the_noise_error_on_ddim_samples_of_the_frozen_run(ddpm_run):
   state = init_state(exp, jax.random.PRNGKey(3))
   keys = example_keys(jax.random.PRNGKey(5), 2)
   batch = {"image": np.zeros((2, 8, 8, 1), np.float32)}
-  loss, (metrics, _) = exp.loss_fn(state.params, state.model_state, batch, keys)
+  loss_fn = jax.jit(exp.loss_fn)
+  loss, (metrics, _) = loss_fn(state.params, state.model_state, batch, keys)
   # The batch's contents are not read: another batch of the same size, the same loss.
-  other, _ = exp.loss_fn(state.params, state.model_state, {"image": batch["image"] + 1.0},
-                         keys)
+  other, _ = loss_fn(state.params, state.model_state, {"image": batch["image"] + 1.0}, keys)
   assert float(other) == float(loss) == float(metrics["loss"])
   # By hand: z from each example's noise key, x0 = 4-step DDIM of the diffusion run.
   drun = training.load_run(ddpm_run)
@@ -69,7 +71,7 @@ def test_loss_is_the_noise_error_on_ddim_samples_of_the_frozen_run(ddpm_run):
   _, static = drun.family.decoding(drun.exp)
   x0 = diffusion.ddim_sample(diffusion.linear_schedule(1000),
                              eps_function(static, drun.variables, None), z, 4)
-  e = exp.model.apply({"params": state.params}, x0, jnp.zeros((2,), jnp.int32), None)
+  e = jax.jit(exp.model.apply)({"params": state.params}, x0, jnp.zeros((2,), jnp.int32))
   np.testing.assert_allclose(float(loss), float(jnp.mean(jnp.square(e - z))), rtol=1e-5)
 
 
@@ -93,8 +95,8 @@ def test_embedding_run_trains_resumes_exactly_and_evaluates(ddpm_run, embed_run,
   x = np.random.default_rng(0).uniform(size=(3, 8, 8, 1)).astype(np.float32)
   z = run.encode(x)
   assert z.shape == (3, 64) and np.all(np.isfinite(z))
-  expected = run.exp.model.apply({"params": run.state.ema_params}, 2.0 * x - 1.0,
-                                 jnp.zeros((3,), jnp.int32), None)
+  expected = jax.jit(run.exp.model.apply)({"params": run.state.ema_params}, 2.0 * x - 1.0,
+                                          jnp.zeros((3,), jnp.int32))
   np.testing.assert_allclose(z, np.reshape(expected, (3, 64)), rtol=1e-5, atol=1e-6)
   # Decoding is the diffusion run's: the same function of the same variables.
   images = run.decode(z)

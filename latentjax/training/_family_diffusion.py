@@ -112,6 +112,18 @@ def _latent_parts(cfg):
   return run, run.latent_dim
 
 
+@functools.partial(jax.jit, static_argnums=(0, 2, 3))
+def init_variables(net, key: Array, shape: tuple, conditional: bool) -> dict:
+  """A denoiser's initial variables, as ``net.init`` on a zero batch [1, *shape].
+
+  Compiled once per network and shape: op by op, a U-Net's initialisers would compile
+  one by one (the values are the same).
+  """
+  x = jnp.zeros((1, *shape), jnp.float32)
+  y = jnp.zeros((1,), jnp.int32) if conditional else None
+  return net.init(key, x, jnp.zeros((1,), jnp.int32), y, train=False)
+
+
 class DiffusionStatic(tuple):
   """The constants of decoding: ``(net, objective, eval, shape, rescale, latent)``."""
 
@@ -267,11 +279,7 @@ class DiffusionFamily(Family):
     return loss_fn
 
   def init_state(self, exp, key: Array) -> TrainState:
-    shape = self._shape(exp)
-    x = jnp.zeros((1, *shape), jnp.float32)
-    t = jnp.zeros((1,), jnp.int32)
-    y = jnp.zeros((1,), jnp.int32) if exp.label_key else None
-    variables = dict(exp.model.init(key, x, t, y, train=False))
+    variables = dict(init_variables(exp.model, key, self._shape(exp), exp.label_key is not None))
     params = variables.pop("params")
     tx = make_optimizer(exp.cfg.optim, exp.cfg.train.num_steps)
     return TrainState.create(params=params, tx=tx, model_state=variables)

@@ -32,7 +32,12 @@ import jax.numpy as jnp
 from latentjax import models
 from latentjax.training._config import ConfigError
 from latentjax.training._families import Family, register_family
-from latentjax.training._family_diffusion import _image_data, named_run, sample_from_noise
+from latentjax.training._family_diffusion import (
+    _image_data,
+    init_variables,
+    named_run,
+    sample_from_noise,
+)
 from latentjax.training._optim import make_optimizer
 from latentjax.training._state import TrainState
 from latentjax.training._steps import make_train_step
@@ -122,9 +127,8 @@ class NoiseEncoderFamily(Family):
     return loss_fn
 
   def init_state(self, exp, key: Array) -> TrainState:
-    x = jnp.zeros((1, *exp.spec.input_shape), jnp.float32)
-    y = jnp.zeros((1,), jnp.int32) if exp.label_key else None
-    variables = dict(exp.model.init(key, x, jnp.zeros((1,), jnp.int32), y, train=False))
+    variables = dict(init_variables(exp.model, key, tuple(exp.spec.input_shape),
+                                    exp.label_key is not None))
     params = variables.pop("params")
     tx = make_optimizer(exp.cfg.optim, exp.cfg.train.num_steps)
     return TrainState.create(params=params, tx=tx, model_state=variables)
