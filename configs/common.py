@@ -23,7 +23,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.eval_split = ""  # "": the dataset's test split
 
   c.model = ml_collections.ConfigDict()
-  c.model.family = "vae"  # ae | vae | cvae | gan | cgan | diffusion | cdiffusion | classifier
+  # ae | vae | cvae | gan | cgan | diffusion | cdiffusion | noise_encoder | classifier
+  c.model.family = "vae"
   c.model.architecture = "mlp"  # mlp | conv
   c.model.latent_dim = 16  # GANs: the noise dimension; classifier: the feature width
   c.model.hidden_dims = (512, 256)  # GAN: the MLP generator's hidden widths
@@ -36,8 +37,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.spectral_norm = False
   c.model.d_batch_norm = False
   # Diffusion only: the U-Net (base channels, multiplier per level, residual blocks per
-  # level, resolutions with self-attention, dropout, GroupNorm groups); latent diffusion:
-  # the ae / vae run folder whose codes are modelled ("" = model the data itself).
+  # level, resolutions with self-attention, dropout, GroupNorm groups; also the U-Net of
+  # noise_encoder); latent diffusion: the ae / vae run folder whose codes are modelled
+  # ("" = model the data itself); noise_encoder: the diffusion run whose noise it learns.
   c.model.unet_channels = 32
   c.model.unet_mult = (1, 2)
   c.model.num_res_blocks = 1

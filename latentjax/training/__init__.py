@@ -7,7 +7,7 @@
 Data flows config -> data -> step function -> state -> checkpoint. A step is a pure
 ``step(state, batch, key) -> (state, metrics)`` supplied by the run's model family
 (``get_family(config.model.family)``: ae, vae, cvae, gan, cgan, diffusion,
-cdiffusion, classifier) and compiled by
+cdiffusion, noise_encoder, classifier) and compiled by
 ``compile_step`` for ``config.train.parallel`` = "sharded" (jit over a device mesh, the
 default) or "pmap"; every family goes through the same loop.
 """

@@ -53,7 +53,7 @@ class ModelConfig:
   attn_resolutions: tuple[int, ...]  # diffusion U-Net: sizes with self-attention
   dropout: float  # diffusion U-Net
   norm_groups: int  # diffusion U-Net: GroupNorm groups (divides every level's channels)
-  latent_run: str  # latent diffusion: the ae / vae run whose codes are modelled
+  latent_run: str  # latent diffusion: the ae / vae run; noise_encoder: the diffusion run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -387,7 +387,9 @@ def _validate_diffusion(cfg: ExperimentConfig) -> None:
   if not 0.0 <= m.dropout < 1.0:
     _fail("model.dropout", m.dropout, "must be in [0, 1)")
   _positive("model.norm_groups", m.norm_groups)
-  if cfg.model.family in ("diffusion", "cdiffusion") and cfg.model.architecture == "conv":
+  unet = (cfg.model.family in ("diffusion", "cdiffusion") and cfg.model.architecture == "conv"
+          or cfg.model.family == "noise_encoder")
+  if unet:
     for i, mult in enumerate(m.unet_mult):
       if (m.unet_channels * mult) % m.norm_groups:
         _fail("model.norm_groups", m.norm_groups,

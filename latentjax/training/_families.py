@@ -167,5 +167,6 @@ def _load_builtin() -> None:
       _family_classifier,
       _family_diffusion,
       _family_gan,
+      _family_noise_encoder,
       _family_vae,
   )

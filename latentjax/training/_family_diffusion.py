@@ -66,22 +66,60 @@ def _load_latent_run(path: str, steps: tuple):
   return load_run(path)
 
 
+def named_run(cfg, families: tuple[str, ...], needs: str):
+  """The trained run ``config.model.latent_run`` names, loaded once per checkpoint set.
+
+  Its family is checked from its ``config.json`` before any checkpoint is read, then its
+  dataset against ``config.data.name``.
+
+  Args:
+    cfg: the typed config.
+    families: the ``model.family`` values the named run may have.
+    needs: what needs it, for the messages ("latent diffusion needs an 'ae' or 'vae' run").
+
+  Returns:
+    The loaded ``Run``.
+
+  Raises:
+    ConfigError: naming ``config.model.latent_run`` when it is empty, not a run folder,
+      untrained, of another family or trained on another dataset.
+  """
+  from latentjax.training._run import read_config
+
+  path = cfg.model.latent_run
+  if not path:
+    raise ConfigError(f"config.model.latent_run is empty: {needs}")
+  try:
+    family = read_config(path).model.family
+    if family not in families:
+      raise ConfigError(f"config.model.latent_run={path!r} is a {family!r} run; {needs}")
+    run = _load_latent_run(path, _checkpoint_steps(path))
+  except FileNotFoundError as e:
+    raise ConfigError(f"config.model.latent_run={path!r}: {e}") from None
+  if run.exp.cfg.data.name != cfg.data.name:
+    raise ConfigError(f"config.model.latent_run={path!r} was trained on "
+                      f"{run.exp.cfg.data.name!r}, not config.data.name={cfg.data.name!r}")
+  return run
+
+
 def _latent_parts(cfg):
   """(run, code dim) of the ae / vae run a latent diffusion models, or (None, 0)."""
   if not cfg.model.latent_run:
     return None, 0
-  path = cfg.model.latent_run
-  try:
-    run = _load_latent_run(path, _checkpoint_steps(path))
-  except FileNotFoundError as e:
-    raise ConfigError(f"config.model.latent_run={cfg.model.latent_run!r}: {e}") from None
-  if run.exp.family not in ("ae", "vae"):
-    raise ConfigError(f"config.model.latent_run={cfg.model.latent_run!r} is a "
-                      f"{run.exp.family!r} run; latent diffusion needs an 'ae' or 'vae' run")
-  if run.exp.cfg.data.name != cfg.data.name:
-    raise ConfigError(f"config.model.latent_run={cfg.model.latent_run!r} was trained on "
-                      f"{run.exp.cfg.data.name!r}, not config.data.name={cfg.data.name!r}")
+  run = named_run(cfg, ("ae", "vae"), "latent diffusion needs an 'ae' or 'vae' run")
   return run, run.latent_dim
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2, 3))
+def init_variables(net, key: Array, shape: tuple, conditional: bool) -> dict:
+  """A denoiser's initial variables, as ``net.init`` on a zero batch [1, *shape].
+
+  Compiled once per network and shape: op by op, a U-Net's initialisers would compile
+  one by one (the values are the same).
+  """
+  x = jnp.zeros((1, *shape), jnp.float32)
+  y = jnp.zeros((1,), jnp.int32) if conditional else None
+  return net.init(key, x, jnp.zeros((1,), jnp.int32), y, train=False)
 
 
 class DiffusionStatic(tuple):
@@ -252,10 +290,7 @@ class DiffusionFamily(SingleNetworkFamily):
     return loss_fn
 
   def init_variables(self, exp, key: Array) -> dict:
-    x = jnp.zeros((1, *self._shape(exp)), jnp.float32)
-    t = jnp.zeros((1,), jnp.int32)
-    y = jnp.zeros((1,), jnp.int32) if exp.label_key else None
-    return exp.model.init(key, x, t, y, train=False)
+    return init_variables(exp.model, key, self._shape(exp), exp.label_key is not None)
 
   @staticmethod
   def _shape(exp) -> tuple:
