@@ -17,8 +17,9 @@ def _config(**overrides):
 @pytest.mark.parametrize("overrides, message", [
     ({"objective__beta": -1.0}, r"config.objective.beta must be >= 0, got -1.0"),
     ({"model__latent_dim": 0}, r"config.model.latent_dim must be positive, got 0"),
-    ({"model__family": "vea"}, r"config.model.family must be one of 'ae', 'cgan', 'classifier', "
-                                r"'cvae', 'gan', 'vae', got 'vea'"),
+    ({"model__family": "vea"}, r"config.model.family must be one of 'ae', 'cdiffusion', 'cgan', "
+                                r"'classifier', 'cvae', 'diffusion', 'gan', 'noise_encoder', "
+                                r"'vae', got 'vea'"),
     ({"train__parallel": "xmap"}, r"config.train.parallel must be one of 'sharded', 'pmap', "
                                   r"got 'xmap'"),
     ({"objective__likelihood": "poisson"}, r"config.objective.likelihood must be one of"),

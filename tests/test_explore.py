@@ -17,11 +17,13 @@ from latentjax import explore, training
 from tests._helpers import run_module
 
 # Every section but those for runs without an encoder (GANs; tests/test_explore_gan.py),
-# and the quality table, which needs experiments/evaluate.py (tests/test_evaluate_quality.py).
+# those of diffusion runs (tests/test_explore_diffusion.py), and the quality table, which
+# needs experiments/evaluate.py (tests/test_evaluate_quality.py).
 GENERATOR_SECTIONS = ("Mode coverage", "Inversion of test images")
+DIFFUSION_SECTIONS = ("Classifier-free guidance", "Denoising trajectories", "DDIM inversion")
 QUALITY_SECTION = "Sample quality, latent space, disentanglement"
 ALL_SECTIONS = [title for title, _ in explore.SECTIONS
-                if title not in (*GENERATOR_SECTIONS, QUALITY_SECTION)]
+                if title not in (*GENERATOR_SECTIONS, *DIFFUSION_SECTIONS, QUALITY_SECTION)]
 
 
 class _Page(html.parser.HTMLParser):

@@ -5,6 +5,9 @@ classifier-free guidance, denoising trajectories and DDIM inversion, leaves out
 geodesics, single-dimension traversals and the reconstructions section.
 """
 
+import json
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -32,6 +35,15 @@ def cddpm_run(tfds_data_dir, tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("explore_cddpm"))
   training.train_and_evaluate(config, workdir)
   return workdir
+
+
+def test_conditional_run_evaluates_with_guidance_and_decodes_per_class(cddpm_run):
+  with open(f"{cddpm_run}/metrics.json") as f:
+    out = json.load(f)
+  assert out["family"] == "cdiffusion" and out["guidance_scale"] == 2.0
+  run = training.load_run(cddpm_run)
+  z = run.sample_codes(jax.random.PRNGKey(0), 2)
+  assert run.decode(z, np.array([3, 7], np.int32)).shape == (2, 8, 8, 1)
 
 
 def test_report_of_a_conditional_diffusion_run(cddpm_run, tmp_path):

@@ -208,7 +208,9 @@ def test_gan_family_must_fit_the_data():
                            r"config.data.name='toy2d/ring8' has 'point' inputs"):
     training.build_experiment(training.ExperimentConfig.from_config(conv))
   with pytest.raises(training.ConfigError, match=r"config.model.family: Unknown model family "
-                                                 r"'gna'; registered: ae, cgan, cvae, gan, vae"):
+                                                 r"'gna'; registered: ae, cdiffusion, cgan, "
+                                                 r"classifier, cvae, diffusion, gan, "
+                                                 r"noise_encoder, vae"):
     training.get_family("gna")
   wide = _smoke("dcgan_digits", "", model={"d_channels": (8, 8, 8, 8)})
   with pytest.raises(training.ConfigError, match=r"config.model.d_channels=.*divisible by 16"):
