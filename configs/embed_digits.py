@@ -12,28 +12,15 @@ reconstruction error of decoding its noise with that of DDIM inversion on test i
 ``load_run("runs/embed").decode(run.encode(x))`` reconstructs through the diffusion model.
 """
 
-from configs import common
+from configs import common, ddpm_digits
 
 
 def get_config(arg=None):
-  c = common.base_config()
-  c.data.name = "digits"
+  c = ddpm_digits.get_config()  # the same U-Net, optimiser and data
   c.model.family = "noise_encoder"
   c.model.latent_run = "runs/ddpm"
-  c.model.unet_channels = 32
-  c.model.unet_mult = (1, 2)
-  c.model.num_res_blocks = 1
-  c.model.attn_resolutions = (4,)
   c.model.dropout = 0.0
-  c.model.norm_groups = 8
-  c.data.batch_size = 64
-  c.optim.learning_rate = 1e-3
-  c.optim.warmup_steps = 200
-  c.optim.schedule = "cosine"
-  c.optim.grad_clip_norm = 1.0
   c.train.num_steps = 3000
-  c.train.checkpoint_every_steps = 1000
-  c.eval.num_examples = 300
   c = common.apply_arg(c, arg)
   if arg == "smoke":
     c.model.unet_channels = 16
