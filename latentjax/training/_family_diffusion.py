@@ -122,6 +122,32 @@ def init_variables(net, key: Array, shape: tuple, conditional: bool) -> dict:
   return net.init(key, x, jnp.zeros((1,), jnp.int32), y, train=False)
 
 
+def build_unet(cfg, spec, classes: int, out_channels: int | None = None):
+  """The ``models.UNet`` of ``config.model.unet_*`` for image data of ``spec``.
+
+  Raises:
+    ConfigError: when the images do not halve ``len(unet_mult) - 1`` times, or an
+      attention resolution is never reached.
+  """
+  m = cfg.model
+  levels = len(m.unet_mult) - 1
+  h, w = spec.input_shape[:2]
+  if h % 2**levels or w % 2**levels:
+    raise ConfigError(
+        f"config.model.unet_mult={m.unet_mult!r}: {levels} down-sampling steps need H "
+        f"and W divisible by {2**levels}, but {cfg.data.name!r} images are {h}x{w}")
+  reached = {h // 2**i for i in range(levels + 1)}
+  missing = sorted(set(m.attn_resolutions) - reached)
+  if missing:
+    raise ConfigError(
+        f"config.model.attn_resolutions={m.attn_resolutions!r}: the U-Net never reaches "
+        f"{missing} (its resolutions are {sorted(reached, reverse=True)})")
+  return models.UNet(ch=m.unet_channels, ch_mult=m.unet_mult,
+                     num_res_blocks=m.num_res_blocks, attn_resolutions=m.attn_resolutions,
+                     dropout=m.dropout, num_groups=m.norm_groups, out_channels=out_channels,
+                     num_classes=classes, conv_impl=m.conv_impl)
+
+
 class DiffusionStatic(tuple):
   """The constants of decoding: ``(net, objective, eval, shape, rescale, latent)``."""
 
@@ -232,22 +258,7 @@ class DiffusionFamily(SingleNetworkFamily):
             f"config.model.architecture='conv' (a U-Net) needs image data [H, W, C]; "
             f"config.data.name={cfg.data.name!r} has {spec.input_key!r} inputs of shape "
             f"{tuple(spec.input_shape)}")
-      levels = len(m.unet_mult) - 1
-      h, w = spec.input_shape[:2]
-      if h % 2**levels or w % 2**levels:
-        raise ConfigError(
-            f"config.model.unet_mult={m.unet_mult!r}: {levels} down-sampling steps need H "
-            f"and W divisible by {2**levels}, but {cfg.data.name!r} images are {h}x{w}")
-      reached = {h // 2**i for i in range(levels + 1)}
-      missing = sorted(set(m.attn_resolutions) - reached)
-      if missing:
-        raise ConfigError(
-            f"config.model.attn_resolutions={m.attn_resolutions!r}: the U-Net never reaches "
-            f"{missing} (its resolutions are {sorted(reached, reverse=True)})")
-      net = models.UNet(ch=m.unet_channels, ch_mult=m.unet_mult,
-                        num_res_blocks=m.num_res_blocks, attn_resolutions=m.attn_resolutions,
-                        dropout=m.dropout, num_groups=m.norm_groups, num_classes=classes,
-                        conv_impl=m.conv_impl)
+      net = build_unet(cfg, spec, classes)
     label_key = spec.label_key if self.conditional else None
     shape = (code_dim,) if latent_run is not None else tuple(spec.input_shape)
     return {"model": net, "loss_fn": self._loss(cfg, spec, net, latent_run, shape, label_key),

@@ -29,11 +29,11 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from latentjax import models
 from latentjax.training._config import ConfigError
 from latentjax.training._families import register_family
 from latentjax.training._family_diffusion import (
     _image_data,
+    build_unet,
     init_variables,
     named_run,
     sample_from_noise,
@@ -81,26 +81,9 @@ class NoiseEncoderFamily(SingleNetworkFamily):
 
   def build(self, cfg, spec) -> dict:
     drun = diffusion_run(cfg)
-    m = cfg.model
-    h, w = spec.input_shape[:2]
-    levels = len(m.unet_mult) - 1
-    if h % 2**levels or w % 2**levels:
-      raise ConfigError(
-          f"config.model.unet_mult={m.unet_mult!r}: {levels} down-sampling steps need H "
-          f"and W divisible by {2**levels}, but {cfg.data.name!r} images are {h}x{w}")
-    reached = {h // 2**i for i in range(levels + 1)}
-    missing = sorted(set(m.attn_resolutions) - reached)
-    if missing:
-      raise ConfigError(
-          f"config.model.attn_resolutions={m.attn_resolutions!r}: the U-Net never reaches "
-          f"{missing} (its resolutions are {sorted(reached, reverse=True)})")
     conditional = drun.exp.label_key is not None
     classes = spec.num_classes if conditional else 0
-    net = models.UNet(ch=m.unet_channels, ch_mult=m.unet_mult,
-                      num_res_blocks=m.num_res_blocks, attn_resolutions=m.attn_resolutions,
-                      dropout=m.dropout, num_groups=m.norm_groups,
-                      out_channels=spec.input_shape[-1], num_classes=classes,
-                      conv_impl=m.conv_impl)
+    net = build_unet(cfg, spec, classes, out_channels=spec.input_shape[-1])
     return {"model": net, "loss_fn": self._loss(net, drun, tuple(spec.input_shape), classes),
             "label_key": drun.exp.label_key}
 
