@@ -118,7 +118,8 @@ def test_explore_entry_point_writes_every_section(runs):
   for expected in ("explore/interpolation.gif", "explore/magnification.png",
                    "explore/scatter_tsne.png", "explore/traversal_supervised.png",
                    "samples.png", "adjusted Rand index", "test ELBO", "geodesic / linear",
-                   "16-D VAE", "2-D VAE (companion)"):
+                   "16-D VAE", "2-D VAE (companion)", "explore/magnification_expected.png",
+                   "expected-metric geodesic", "5-NN accuracy (leave-one-out)"):
     assert expected in text, expected
   assert sum(_is_number(c) for c in page.cells) > 30
   assert all(c.strip().lower() not in ("nan", "inf", "-inf") for c in page.cells)

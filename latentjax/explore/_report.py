@@ -10,7 +10,11 @@ Sections, in order, each left out when it does not apply to the run: model and
 training; evaluation metrics; samples; mode coverage (``toy2d`` data); reconstructions
 (runs with an encoder); inversion of test images (runs without one: GANs);
 interpolations; arithmetic and attribute directions; traversals; latent scatter and
-clusters; geometry (a 2-D latent space: the run's own, or the companion run's).
+clusters; geometry (a 2-D latent space: the run's own, or the companion run's); for an
+ae or vae, the expected metric of its Gaussian decoder (the variance saved by
+``training.fit_decoder_variance``, or one fitted on the test codes): magnification and
+geodesics beside the mean-only metric's, and clusters and k-NN accuracy under
+Euclidean and both geodesic distances.
 Sections about encoded test codes are left out for a GAN; its interpolations are
 between random codes, its traversals follow SeFa directions and the principal
 directions of inverted test codes. A diffusion run's codes are noise images, its
@@ -31,6 +35,7 @@ import jax
 from latentjax import viz
 from latentjax.explore import (
     _diffusion_sections,
+    _expected_geometry,
     _generator_sections,
     _latent_sections,
     _run_sections,
@@ -61,6 +66,8 @@ SECTIONS = (
     ("Traversals", _latent_sections.traversals),
     ("Latent scatter and clusters", _space_sections.scatter_and_clusters),
     ("Geometry: magnification factor and geodesics", _space_sections.geometry),
+    ("Geometry: the expected metric of a Gaussian decoder", _expected_geometry.expected_metric),
+    ("Geometry: clusters and neighbours under each metric", _expected_geometry.metric_clusters),
 )
 
 

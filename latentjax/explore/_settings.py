@@ -49,6 +49,11 @@ class ExploreSettings:
     attribute_scales: multiples of a class attribute vector added to a code.
     grid_size: side of the magnification-factor grid over a 2-D latent space.
     num_geodesics: geodesics drawn on the magnification heat map.
+    variance_centers: RBF centres of a decoder variance fitted on the test codes (when
+      the run has none saved) for the expected metric.
+    graph_neighbors: neighbours per code in the graphs of geodesic distances.
+    clustering_points: test codes clustered under each distance (O(N^3) graph
+      distances).
     tsne: add a t-SNE scatter when the latent dimension is above 2.
     tsne_max_iter: t-SNE optimisation steps (>= 250).
     tsne_max_points: t-SNE embeds at most this many codes (exact gradient, O(N^2)).
@@ -84,6 +89,9 @@ class ExploreSettings:
   attribute_scales: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)
   grid_size: int = 64
   num_geodesics: int = 4
+  variance_centers: int = 64
+  graph_neighbors: int = 10
+  clustering_points: int = 500
   tsne: bool = True
   tsne_max_iter: int = 1000
   tsne_max_points: int = 600
@@ -104,7 +112,8 @@ class ExploreSettings:
         "num_examples": 0, "num_pairs": 1, "num_frames": 2, "length_resolution": 2,
         "geodesic_points": 3, "geodesic_steps": 0, "gif_frames": 2, "num_pca": 1,
         "num_dims": 1, "traversal_steps": 2, "num_analogies": 1, "grid_size": 4,
-        "num_geodesics": 1, "tsne_max_iter": 250, "tsne_max_points": 3,
+        "num_geodesics": 1, "variance_centers": 1, "graph_neighbors": 1,
+        "clustering_points": 10, "tsne_max_iter": 250, "tsne_max_points": 3,
         "kmeans_iters": 1, "num_inversions": 2, "inversion_steps": 1,
         "inversion_restarts": 1, "inverse_encoder_steps": 0, "coverage_samples": 1,
         "num_trajectories": 1, "trajectory_columns": 2,
@@ -144,7 +153,8 @@ class ExploreSettings:
     base = dict(num_examples=120, num_pairs=2, num_frames=6, length_resolution=64,
                 geodesic_points=12, geodesic_steps=60, gif_frames=8, num_pca=2, num_dims=4,
                 traversal_steps=5, num_analogies=2, attribute_scales=(0.0, 1.0, 2.0),
-                grid_size=16, num_geodesics=2, tsne=True, tsne_max_iter=250, kmeans_iters=20,
+                grid_size=16, num_geodesics=2, variance_centers=16, tsne=True,
+                tsne_max_iter=250, kmeans_iters=20,
                 num_inversions=6, inversion_steps=80, inversion_restarts=1,
                 inverse_encoder_steps=150, coverage_samples=600, num_trajectories=3,
                 trajectory_columns=5, inversion_step_counts=(2, 4))

@@ -16,6 +16,15 @@ module, a lambda). They depend on JAX, optax and NumPy only::
     fit = lo.fit_inverse_encoder(key, generator, encoder, params0, latent_dim=128)
     codes, errors = lo.encode_inverse(generator, encoder, fit.params, images)
 
+A decoder returning ``(mean, std)`` (``lo.gaussian_decoder(mean_decoder,
+lo.fit_rbf_variance(...))``) puts every geometric op in the expected metric
+``J_mu^T J_mu + J_sigma^T J_sigma`` of Arvanitidis et al. (2018)::
+
+    decoder = lo.gaussian_decoder(mean_decoder, lo.fit_rbf_variance(key, codes, res, 32))
+    G = lo.expected_metric(decoder, z)                          # [D, D]
+    dist = lo.graph_distance_matrix(decoder, codes, k=10)       # geodesic distances
+    fit = lo.kmedoids(key, dist, k=10)                          # Riemannian clusters
+
 Fast repeated calls: an op's compiled code is reused only for a decoder that is provably
 the same function of its arrays, so results are never stale. Pass the parameters
 explicitly, as pytree leaves, and new parameter values of the same shapes reuse the
@@ -33,9 +42,12 @@ compiled afresh on every call. See ``latentjax.latent_ops._decoder`` for the rul
 from latentjax.latent_ops._arithmetic import analogy, attribute_vector, move_along, traverse
 from latentjax.latent_ops._cluster import (
     KMeansResult,
+    KMedoidsResult,
     kmeans,
     kmeans_fit,
     kmeans_inertia,
+    kmedoids,
+    nearest_by_distance,
     nearest_neighbors,
 )
 from latentjax.latent_ops._directions import (
@@ -60,7 +72,12 @@ from latentjax.latent_ops._geometry import (
     resample_curve,
     subdivide_curve,
 )
-from latentjax.latent_ops._graph import geodesic_from_graph, graph_init_curve, knn_graph
+from latentjax.latent_ops._graph import (
+    geodesic_from_graph,
+    graph_distance_matrix,
+    graph_init_curve,
+    knn_graph,
+)
 from latentjax.latent_ops._interpolate import interpolate, lerp, slerp
 from latentjax.latent_ops._inverse_encoder import (
     InverseEncoderFit,
@@ -68,6 +85,13 @@ from latentjax.latent_ops._inverse_encoder import (
     fit_inverse_encoder,
 )
 from latentjax.latent_ops._inversion import InversionResult, invert
+from latentjax.latent_ops._variance import (
+    RBFVariance,
+    expected_metric,
+    fit_rbf_variance,
+    gaussian_decoder,
+    rbf_variance,
+)
 
 __all__ = [
     # Interpolation.
@@ -89,6 +113,13 @@ __all__ = [
     "knn_graph",
     "graph_init_curve",
     "geodesic_from_graph",
+    "graph_distance_matrix",
+    # The stochastic decoder and its expected metric.
+    "RBFVariance",
+    "fit_rbf_variance",
+    "rbf_variance",
+    "gaussian_decoder",
+    "expected_metric",
     # Arithmetic and traversals.
     "analogy",
     "attribute_vector",
@@ -107,6 +138,9 @@ __all__ = [
     "KMeansResult",
     "kmeans_inertia",
     "nearest_neighbors",
+    "kmedoids",
+    "KMedoidsResult",
+    "nearest_by_distance",
     # Inversion.
     "invert",
     "InversionResult",

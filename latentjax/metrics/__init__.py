@@ -10,6 +10,7 @@ Statistics are computed in float64 on the host (NumPy); distance-heavy parts run
     metrics.likelihood_bounds(encode, decode, batches, key)  # ELBO, IWAE-k, bits/dim
     metrics.perceptual_path_length(key, decoder, None, codes_fn)
     metrics.cluster_scores(key, codes, labels)               # {"nmi", "ari", ...}
+    metrics.distance_scores(key, {"geodesic": dist}, labels)  # k-medoids, k-NN accuracy
     metrics.disentanglement_scores(encode, metrics.sprites_sampler("32_lite"))
     feats = metrics.inception_feature_fn("pt_inception-2015-12-05.npz")   # FID features
 """
@@ -74,6 +75,12 @@ from latentjax.metrics._prdc import (
     PRDC_KEYS,
     prdc,
 )
+from latentjax.metrics._riemannian import (
+    distance_scores,
+    euclidean_distances,
+    kmedoids_scores,
+    knn_accuracy,
+)
 from latentjax.metrics._sample_quality import (
     SAMPLE_QUALITY_KEYS,
     sample_quality,
@@ -98,6 +105,8 @@ __all__ = [
     "discrete_mutual_info",
     "discretize",
     "disentanglement_scores",
+    "distance_scores",
+    "euclidean_distances",
     "factorvae_score",
     "feature_network",
     "feature_network_dir",
@@ -109,6 +118,8 @@ __all__ = [
     "inception_feature_fn",
     "inception_score",
     "kid",
+    "kmedoids_scores",
+    "knn_accuracy",
     "likelihood_bounds",
     "linear_probe_accuracy",
     "load_feature_network",

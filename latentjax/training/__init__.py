@@ -39,6 +39,7 @@ from latentjax.training._resume import check_resume, config_differences
 from latentjax.training._run import Run, load_run, read_config
 from latentjax.training._state import TrainState
 from latentjax.training._steps import ema_decay_at, example_keys, make_train_step
+from latentjax.training._variance import VARIANCE_FILE, fit_decoder_variance, load_variance
 
 
 def train_and_evaluate(config, workdir: str, *, allow_config_change: bool = False) -> dict:
@@ -55,6 +56,7 @@ def train_and_evaluate(config, workdir: str, *, allow_config_change: bool = Fals
 
 __all__ = [
     "ADDED_KEYS",
+    "VARIANCE_FILE",
     "PARALLEL_MODES",
     "CheckpointError",
     "Checkpointer",
@@ -84,12 +86,14 @@ __all__ = [
     "compile_train_step",
     "evaluate",
     "evaluate_params",
+    "fit_decoder_variance",
     "ema_decay_at",
     "example_keys",
     "get_family",
     "has_checkpoint",
     "init_state",
     "load_run",
+    "load_variance",
     "make_gan_step",
     "make_gan_updates",
     "make_optimizer",

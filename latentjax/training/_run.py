@@ -4,6 +4,7 @@
     z = run.encode(images)                      # [B, D] (posterior means for a VAE)
     x = run.decode(z)                           # [B, H, W, C] means of p(x | z)
     decoder = run.decoder_fn()                  # z [..., D] -> x, for latent_ops
+    decoder = run.gaussian_decoder_fn()         # z -> (mean, std), once fitted
 """
 
 import dataclasses
@@ -137,6 +138,31 @@ class Run:
     label = None if y is None else jnp.asarray(y, jnp.int32)
     decode, static = self.family.decoding(self.exp)
     return jax.tree_util.Partial(decode_codes, decode, static, self.variables, label)
+
+  def decoder_variance(self):
+    """The ``latent_ops.RBFVariance`` fitted to this checkpoint (``fit_decoder_variance``).
+
+    Raises:
+      ValueError: for a family without one, when none is saved, or when it was fitted on
+        another checkpoint step.
+    """
+    from latentjax.training._variance import run_variance
+
+    return run_variance(self)
+
+  def gaussian_decoder_fn(self) -> jax.tree_util.Partial:
+    """The stochastic decoder ``z -> (mean, std)`` of the run's saved decoder variance.
+
+    ``latent_ops.gaussian_decoder(self.decoder_fn(), self.decoder_variance())``: every
+    geometric latent op given it works in the expected metric
+    (``latent_ops.expected_metric``).
+
+    Raises:
+      ValueError: as :meth:`decoder_variance`.
+    """
+    from latentjax import latent_ops
+
+    return latent_ops.gaussian_decoder(self.decoder_fn(), self.decoder_variance())
 
   def code_gaussian(self) -> tuple[Array, Array] | None:
     """The Gaussian fitted to training codes of an autoencoder, if evaluation saved one."""

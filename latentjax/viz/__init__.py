@@ -28,7 +28,7 @@ Nothing is read or written at import time.
 
 from latentjax.viz._animation import gif_frames, save_gif
 from latentjax.viz._diffusion_strips import denoising_trajectory, inversion_triples
-from latentjax.viz._geometry_plots import magnification_heatmap
+from latentjax.viz._geometry_plots import magnification_comparison, magnification_heatmap
 from latentjax.viz._grids import image_grid, labelled_grid
 from latentjax.viz._io import (
     figure_to_array,
@@ -62,6 +62,7 @@ __all__ = [
     "labelled_grid",
     "latent_scatter",
     "loss_curves",
+    "magnification_comparison",
     "magnification_heatmap",
     "new_figure",
     "read_metrics_jsonl",

@@ -60,6 +60,7 @@ def magnification_heatmap(
     title: str | None = None,
     figsize: tuple[float, float] = (6.4, 5.6),
     path: PathLike | None = None,
+    ax=None,
 ) -> Figure:
   """Draws a scalar field over a 2-D latent space with curves and codes on top.
 
@@ -81,6 +82,7 @@ def magnification_heatmap(
     title: optional axes title.
     figsize: figure size in inches.
     path: if given, the figure is also saved there as PNG.
+    ax: optional matplotlib axes to draw into (its figure is returned; `figsize` unused).
 
   Returns:
     The matplotlib `Figure`.
@@ -107,8 +109,11 @@ def magnification_heatmap(
       raise ValueError("`labels` needs `points`")
     y = as_vector(labels, "labels", pts.shape[0])
 
-  fig = new_figure(figsize, layout="compressed")
-  ax = fig.add_subplot()
+  if ax is None:
+    fig = new_figure(figsize, layout="compressed")
+    ax = fig.add_subplot()
+  else:
+    fig = ax.figure
   finite = values[np.isfinite(values)]
   positive = finite[finite > 0]
   norm = None
@@ -160,6 +165,52 @@ def magnification_heatmap(
   ax.set_xlabel("z1")
   ax.set_ylabel("z2")
   ax.set_title(title or value_label)
+  if path is not None:
+    save_figure(fig, path)
+  return fig
+
+
+def magnification_comparison(
+    panels: Mapping[str, tuple],
+    extent: Sequence[float],
+    points=None,
+    labels=None,
+    *,
+    value_label: str = "magnification factor",
+    panel_size: tuple[float, float] = (6.0, 5.4),
+    path: PathLike | None = None,
+) -> Figure:
+  """Heat maps of several metrics over one 2-D latent window, side by side.
+
+  Each panel is :func:`magnification_heatmap` with its own colour scale, so the same
+  codes and endpoints can be compared under, say, the mean-only and the expected metric.
+
+  Args:
+    panels: ``{title: (grid_values [H, W], curves)}``, curves as in
+      :func:`magnification_heatmap` (or None).
+    extent: (xmin, xmax, ymin, ymax) shared by every grid.
+    points: optional [N, 2] codes drawn on every panel.
+    labels: optional [N] labels colouring them.
+    value_label: colour bar label.
+    panel_size: inches per panel.
+    path: if given, the figure is also saved there as PNG.
+
+  Returns:
+    The matplotlib `Figure`.
+
+  Raises:
+    ValueError: no panels, or malformed inputs (as :func:`magnification_heatmap`).
+
+  Example:
+    >>> magnification_comparison({"mean": (mf, geo), "expected": (mf_e, geo_e)}, ext)
+  """
+  if not panels:
+    raise ValueError("`panels` must hold at least one (grid_values, curves) pair")
+  fig = new_figure((panel_size[0] * len(panels), panel_size[1]), layout="compressed")
+  axes = fig.subplots(1, len(panels), squeeze=False)[0]
+  for ax, (title, (values, curves)) in zip(axes, panels.items(), strict=True):
+    magnification_heatmap(values, extent, curves=curves, points=points, labels=labels,
+                          value_label=value_label, title=title, ax=ax)
   if path is not None:
     save_figure(fig, path)
   return fig
