@@ -26,6 +26,15 @@ from latentjax.training._config import (
   TrainConfig,
   check_devices,
 )
+from latentjax.training._distributed import (
+  DistributedError,
+  barrier,
+  check_distributed_args,
+  initialize_distributed,
+  is_peer_failure,
+  peer_failure_message,
+  sum_over_processes,
+)
 from latentjax.training._evaluate import evaluate, evaluate_params
 from latentjax.training._experiment import Experiment, build_experiment, init_state, make_step
 from latentjax.training._families import Family, get_family, register_family, registered_families
@@ -60,6 +69,7 @@ __all__ = [
     "Checkpointer",
     "CompiledStep",
     "ConfigError",
+    "DistributedError",
     "DataConfig",
     "EvalConfig",
     "Experiment",
@@ -74,8 +84,10 @@ __all__ = [
     "Run",
     "TrainConfig",
     "TrainState",
+    "barrier",
     "build_experiment",
     "check_data",
+    "check_distributed_args",
     "check_resume",
     "config_differences",
     "check_devices",
@@ -89,17 +101,21 @@ __all__ = [
     "get_family",
     "has_checkpoint",
     "init_state",
+    "initialize_distributed",
+    "is_peer_failure",
     "load_run",
     "make_gan_step",
     "make_gan_updates",
     "make_optimizer",
     "make_step",
     "make_train_step",
+    "peer_failure_message",
     "quality_metrics",
     "read_config",
     "read_metrics",
     "register_family",
     "registered_families",
+    "sum_over_processes",
     "train",
     "train_and_evaluate",
 ]
