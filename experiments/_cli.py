@@ -45,10 +45,28 @@ def run_or_exit(fn, *args, **kwargs):
   """Calls ``fn``; on a user error prints ``error: <message>`` and exits with status 1."""
   quiet_logs()
   errors = user_errors()
+  from latentjax.training import is_peer_failure, peer_failure_message
+
   try:
     return fn(*args, **kwargs)
   except errors as e:
     fail(str(e))
+  except Exception as e:
+    if is_peer_failure(e):  # another process of a multi-process run died
+      exit_now(peer_failure_message(e))
+    raise
+
+
+def exit_now(message: str) -> None:
+  """Prints ``error: message`` and ends the process with status 1 at once.
+
+  For a multi-process run that lost a peer: a normal exit would wait, in JAX's
+  shutdown barrier, for the dead process until the heartbeat times out and then abort.
+  """
+  print(f"error: {_one_line(message)}", file=sys.stderr)
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(1)
 
 
 def _one_line(text: str) -> str:

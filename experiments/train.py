@@ -8,8 +8,18 @@ Re-running with the same --workdir resumes from its latest checkpoint, after che
 the config describes the same run as the saved config.json (a difference in a key that
 changes the run stops with the keys listed; --allow_config_change resumes anyway). Outputs in
 the workdir: config.json, checkpoints/, metrics.jsonl, tensorboard/, metrics.json,
-samples.png, reconstructions.png. On a multi-host TPU slice pass --multihost.
+samples.png, reconstructions.png.
+
+Multi-process runs (see README, "Multi-process training"): every process runs the same
+command with --multihost; on Cloud TPU VMs and under SLURM the processes find each other
+by themselves, elsewhere give --coordinator_address=HOST:PORT (process 0's),
+--num_processes and --process_id (0 .. num_processes - 1):
+
+    python -m experiments.train --config=... --workdir=runs/x --multihost \
+        --coordinator_address=localhost:12345 --num_processes=2 --process_id=0   # and =1
 """
+
+import re
 
 from absl import app, flags
 from ml_collections import config_flags
@@ -25,7 +35,14 @@ _ALLOW_CHANGE = flags.DEFINE_bool(
     "Resume a run even though the config differs from its config.json in keys that "
     "change the run (the old config is kept in <workdir>/config_history/).")
 _MULTIHOST = flags.DEFINE_bool(
-    "multihost", False, "Call jax.distributed.initialize() first (multi-host TPU/GPU).")
+    "multihost", False, "Join a multi-process run first (jax.distributed.initialize).")
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator_address", None, "With --multihost: HOST:PORT of process 0 (omit all three "
+    "of these flags to auto-detect them on TPU VMs / SLURM / MPI).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None,
+                                      "With --multihost: the number of processes.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None,
+                                   "With --multihost: this process's index, from 0.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -36,8 +53,14 @@ def main(argv):
 
   from latentjax import training
 
+  dist = (_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   if _MULTIHOST.value:
-    jax.distributed.initialize()
+    try:
+      training.initialize_distributed(*dist)
+    except (ValueError, training.DistributedError) as e:
+      _cli.fail(re.sub(r"`(\w+)`", r"--\1", str(e)))
+  elif any(v is not None for v in dist):
+    _cli.fail("--coordinator_address, --num_processes and --process_id need --multihost")
   fn = training.train_and_evaluate if _EVAL.value else training.train
   result = _cli.run_or_exit(fn, _CONFIG.value, _WORKDIR.value,
                             allow_config_change=_ALLOW_CHANGE.value)

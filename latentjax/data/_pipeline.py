@@ -107,8 +107,8 @@ def load(name: str, split: str, *, batch_size: int, shuffle: bool = True, seed: 
          data_dir: str | os.PathLike | None = None, download: bool = True,
          drop_remainder: bool = True, shuffle_buffer_size: int | None = None,
          prefetch: int | None = None, image_size: int | None = None,
-         process_index: int | None = None, process_count: int | None = None
-         ) -> DataIterator:
+         process_index: int | None = None, process_count: int | None = None,
+         process_share: str = "examples") -> DataIterator:
   """Returns an iterator over numpy batches of a dataset split.
 
   Args:
@@ -136,8 +136,15 @@ def load(name: str, split: str, *, batch_size: int, shuffle: bool = True, seed: 
     image_size: resize images to ``image_size x image_size`` (bilinear, antialiased);
       None keeps the native size (celeb_a: centre crop 140, resized to 64).
     process_index: this process's index; None for ``jax.process_index()``.
-    process_count: number of processes; None for ``jax.process_count()``. With more
-      than one, each process reads its own even share (``tfds.split_for_jax_process``).
+    process_count: number of processes; None for ``jax.process_count()``.
+    process_share: how several processes share the data. ``"examples"``: each reads
+      its own even share of the split's examples (``tfds.split_for_jax_process``) and
+      batches and shuffles it alone -- the least reading, but the global batches depend
+      on the process count. ``"batches"``: every process reads the same stream of global
+      batches of ``batch_size * process_count`` examples and keeps rows
+      ``[process_index * batch_size, (process_index + 1) * batch_size)`` of each, so
+      the global batches (and a run's result) are those of one process reading with
+      the global batch size, whatever the process count.
 
   Returns:
     A `DataIterator` of dicts of numpy arrays: ``image`` float32 [B, H, W, C] in [0, 1]
@@ -165,8 +172,19 @@ def load(name: str, split: str, *, batch_size: int, shuffle: bool = True, seed: 
   shuffle_buffer_size = _count("shuffle_buffer_size", shuffle_buffer_size, 1, allow_none=True)
   prefetch = _count("prefetch", prefetch, 0, allow_none=True)
   spec, example_fn, batch_fn = make_preprocessing(name, image_size)
+  if process_share not in ("examples", "batches"):
+    raise ValueError(f"`process_share` must be 'examples' or 'batches', got {process_share!r}")
 
   hide_tf_from_accelerators()
+  rows = None
+  if process_share == "batches":
+    index, count = _process_position(process_index, process_count)
+    rows = (index * batch_size, (index + 1) * batch_size)
+    batch_size *= count
+    if not drop_remainder and count > 1:
+      raise ValueError("`process_share`='batches' needs drop_remainder=True with several "
+                       "processes (every process must get a full share of every batch)")
+    process_count = 1
   split = _process_split(split, process_index, process_count, drop_remainder)
   builder = prepare_builder(spec, data_dir=data_dir, download=download, split=split)
   num_examples = _split_size(builder, spec, split)
@@ -202,6 +220,8 @@ def load(name: str, split: str, *, batch_size: int, shuffle: bool = True, seed: 
 
   stop = _FOREVER if num_epochs is None else num_epochs
   ds = tf.data.Dataset.range(first_epoch, max(first_epoch, stop)).flat_map(epoch_dataset)
+  if rows is not None and rows != (0, batch_size):
+    ds = ds.map(lambda b: tf.nest.map_structure(lambda x: x[rows[0]:rows[1]], b))
   ds = ds.map(batch_fn, num_parallel_calls=tf.data.AUTOTUNE).with_options(_options())
   if prefetch != 0:
     ds = ds.prefetch(tf.data.AUTOTUNE if prefetch is None else prefetch)
@@ -302,6 +322,18 @@ def _in_memory(ds: tf.data.Dataset, num_examples: int) -> tf.data.Dataset:
     return ds
   arrays = next(iter(ds.batch(num_examples).take(1)))
   return tf.data.Dataset.from_tensor_slices(arrays)
+
+
+def _process_position(process_index: int | None, process_count: int | None
+                      ) -> tuple[int, int]:
+  """``(index, count)`` of this process, checked (None: JAX's)."""
+  count = jax.process_count() if process_count is None else _count("process_count",
+                                                                     process_count, 1)
+  index = jax.process_index() if process_index is None else _count("process_index",
+                                                                     process_index, 0)
+  if index >= count:
+    raise ValueError(f"`process_index`={index} must be < `process_count`={count}")
+  return index, count
 
 
 def _process_split(split: str, process_index: int | None, process_count: int | None,

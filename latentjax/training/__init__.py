@@ -26,6 +26,15 @@ from latentjax.training._config import (
   TrainConfig,
   check_devices,
 )
+from latentjax.training._distributed import (
+  DistributedError,
+  barrier,
+  check_distributed_args,
+  initialize_distributed,
+  is_peer_failure,
+  peer_failure_message,
+  sum_over_processes,
+)
 from latentjax.training._evaluate import evaluate, evaluate_params
 from latentjax.training._experiment import Experiment, build_experiment, init_state, make_step
 from latentjax.training._families import Family, get_family, register_family, registered_families
@@ -62,6 +71,7 @@ __all__ = [
     "Checkpointer",
     "CompiledStep",
     "ConfigError",
+    "DistributedError",
     "DataConfig",
     "EvalConfig",
     "Experiment",
@@ -76,8 +86,10 @@ __all__ = [
     "Run",
     "TrainConfig",
     "TrainState",
+    "barrier",
     "build_experiment",
     "check_data",
+    "check_distributed_args",
     "check_resume",
     "config_differences",
     "check_devices",
@@ -92,6 +104,8 @@ __all__ = [
     "get_family",
     "has_checkpoint",
     "init_state",
+    "initialize_distributed",
+    "is_peer_failure",
     "load_run",
     "load_variance",
     "make_gan_step",
@@ -99,11 +113,13 @@ __all__ = [
     "make_optimizer",
     "make_step",
     "make_train_step",
+    "peer_failure_message",
     "quality_metrics",
     "read_config",
     "read_metrics",
     "register_family",
     "registered_families",
+    "sum_over_processes",
     "train",
     "train_and_evaluate",
 ]

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from latentjax import models, objectives
+from latentjax.training._distributed import sum_over_processes
 from latentjax.training._experiment import Experiment
 from latentjax.training._keys import EVAL_KEY, SAMPLE_KEY
 from latentjax.training._run import CODE_GAUSSIAN_FILE, Run, load_run
@@ -24,13 +25,18 @@ Array = jax.Array
 
 def eval_batches(exp: Experiment, split: str, num_examples: int = 0, batch_size: int = 0,
                  shuffle: bool = False):
-  """One ordered pass over a split in numpy batches (the last may be smaller)."""
+  """One ordered pass over a split in numpy batches (the last may be smaller).
+
+  Every process reads the whole split, so whatever is computed from it is the same in a
+  multi-process run as in one process (`evaluate_params` shares the work out instead).
+  """
   from latentjax import data
 
   cfg = exp.cfg
   it = data.load(cfg.data.name, split, batch_size=batch_size or cfg.data.eval_batch_size,
                  shuffle=shuffle, seed=cfg.seed, num_epochs=1, drop_remainder=False,
-                 data_dir=cfg.data.data_dir or None, download=cfg.data.download)
+                 data_dir=cfg.data.data_dir or None, download=cfg.data.download,
+                 process_index=0, process_count=1)
   seen = 0
   for batch in it:
     if num_examples:
@@ -89,6 +95,18 @@ def binarized(exp: Experiment, batch: dict, key: Array, first_index: int) -> dic
   return {**batch, exp.spec.input_key: np.asarray(objectives.binarize_per_example(keys, x))}
 
 
+def _score_names(exp: Experiment) -> tuple[str, ...]:
+  """The per-example scores `evaluate_params` averages for ``exp``."""
+  return ("elbo", "iwae", "kl") if exp.is_variational else ("recon_nll", "mse")
+
+
+def _local_copy(x):
+  """A replicated multi-process array as this process's numpy copy (others unchanged)."""
+  if isinstance(x, jax.Array) and not x.is_fully_addressable:
+    return np.asarray(x.addressable_data(0))
+  return x
+
+
 def evaluate_params(exp: Experiment, params, model_state, key: Array,
                     num_examples: int | None = None) -> dict:
   """Per-example averages of the evaluation metrics over ``exp.eval_split``.
@@ -97,25 +115,37 @@ def evaluate_params(exp: Experiment, params, model_state, key: Array,
   (higher is better) and ``kl``; autoencoders: ``recon_nll`` (nats) and ``mse``. With
   ``objective.binarize`` the inputs are one fixed binarisation of the split (`binarized`),
   so the bounds are bounds on log p(x) of binary images.
+
+  In a multi-process run, process ``p`` of ``P`` scores batches ``p, p + P, ...`` of the
+  split (with the keys a single process would use for them) and the per-process sums
+  and counts are added up across processes: the result is the single-process one (up to
+  float summation order), in every process.
   """
   variables = {"params": params, **model_state}
   fn = _vae_bounds if exp.is_variational else _ae_scores
   size = exp.cfg.data.eval_batch_size
   n = exp.cfg.eval.num_examples if num_examples is None else num_examples
   binarize_key = jax.random.fold_in(key, _BINARIZE_TAG)
-  sums, count = {}, 0
+  variables = jax.tree.map(_local_copy, variables)
+  index, count_p = jax.process_index(), jax.process_count()
+  sums, count, first = {}, 0, 0
   for i, batch in enumerate(eval_batches(exp, exp.eval_split, n)):
-    if exp.cfg.objective.binarize:
-      batch = binarized(exp, batch, binarize_key, first_index=count)
-    padded, valid = _pad(batch, size)
-    out = jax.device_get(fn(exp, variables, padded, jax.random.fold_in(key, i)))
-    for k, v in out.items():
-      sums[k] = sums.get(k, 0.0) + float(np.sum(v[:valid], dtype=np.float64))
-    count += valid
-  if count == 0:
+    valid = len(next(iter(batch.values())))
+    if i % count_p == index:
+      if exp.cfg.objective.binarize:
+        batch = binarized(exp, batch, binarize_key, first_index=first)
+      padded, _ = _pad(batch, size)
+      out = jax.device_get(fn(exp, variables, padded, jax.random.fold_in(key, i)))
+      for k, v in out.items():
+        sums[k] = sums.get(k, 0.0) + float(np.sum(v[:valid], dtype=np.float64))
+      count += valid
+    first += valid
+  if first == 0:
     raise ValueError(f"evaluation split {exp.eval_split!r} of {exp.cfg.data.name!r} is empty")
-  metrics = {k: v / count for k, v in sums.items()}
-  metrics["num_examples"] = count
+  names = sorted(_score_names(exp))
+  totals = sum_over_processes({"count": count, **{k: sums.get(k, 0.0) for k in names}})
+  metrics = {k: totals[k] / totals["count"] for k in names}
+  metrics["num_examples"] = int(round(totals["count"]))
   return metrics
 
 

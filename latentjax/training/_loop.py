@@ -22,6 +22,7 @@ import tqdm
 
 from latentjax.training._checkpoint import Checkpointer, abstract_like, checkpoint_dir
 from latentjax.training._config import ConfigError, ExperimentConfig, check_devices
+from latentjax.training._distributed import barrier
 from latentjax.training._experiment import build_experiment, init_state, make_step
 from latentjax.training._keys import EVAL_KEY, INIT_KEY, TRAIN_KEY
 from latentjax.training._logging import MetricWriter
@@ -84,13 +85,35 @@ def check_data(exp) -> None:
                                    download=d.download)
     except ValueError as e:
       raise ConfigError(f"config.data.{key}={split!r}: {e}") from None
-  per_process = d.batch_size // jax.process_count()
-  if per_process > sizes["train_split"] // jax.process_count():
+  if d.batch_size > sizes["train_split"]:
     raise ConfigError(
         f"config.data.batch_size={d.batch_size} exceeds the {sizes['train_split']} examples "
         f"of the training split {exp.train_split!r} of {d.name!r}")
   if sizes["eval_split"] == 0:
     raise ConfigError(f"config.data.eval_split={exp.eval_split!r} of {d.name!r} is empty")
+
+
+def _check_data_once(exp) -> None:
+  """`check_data`, with process 0 first: only it prepares (builds or downloads) datasets.
+
+  The other processes wait at a barrier and then find the data prepared (a shared data
+  directory), or prepare their own copy (a host-local one) one after another. A failure
+  of process 0 is raised after the barrier, so no process is left waiting.
+  """
+  if jax.process_count() == 1:
+    check_data(exp)
+    return
+  error = None
+  if jax.process_index() == 0:
+    try:
+      check_data(exp)
+    except Exception as e:  # noqa: BLE001 - re-raised below, once the others can go on
+      error = e
+  barrier("latentjax_data_prepared")
+  if error is not None:
+    raise error
+  if jax.process_index() != 0:
+    check_data(exp)
 
 
 def _quality_of_state(config, exp, state, step: int, workdir: str, key, feature_net) -> dict:
@@ -142,7 +165,7 @@ def train(config, workdir: str, *, until_step: int | None = None,
   devices = jax.devices()[:num_devices]
   resuming = has_checkpoint(workdir)
   check_resume(config, workdir, has_checkpoint=resuming, allow_changes=allow_config_change)
-  check_data(exp)
+  _check_data_once(exp)
   feature_net = None
   if cfg.eval.quality_every_steps:  # a missing feature network fails before compiling
     from latentjax.training._evaluate import resolve_feature_network
@@ -154,6 +177,7 @@ def train(config, workdir: str, *, until_step: int | None = None,
                           mode=cfg.train.parallel, devices=devices)
   base_key = jax.random.PRNGKey(cfg.seed)
   state = init_state(exp, jax.random.fold_in(base_key, INIT_KEY))
+  barrier("latentjax_train_checked")  # every process has read the workdir before it changes
   ckpt = Checkpointer(workdir, keep=cfg.train.keep_checkpoints)
   start = 0
   if ckpt.latest_step() is not None:
@@ -168,7 +192,8 @@ def train(config, workdir: str, *, until_step: int | None = None,
   batches = data.load(
       cfg.data.name, exp.train_split, batch_size=cfg.data.batch_size // jax.process_count(),
       shuffle=True, seed=cfg.seed, start_step=start, data_dir=cfg.data.data_dir or None,
-      download=cfg.data.download, shuffle_buffer_size=cfg.data.shuffle_buffer_size or None)
+      download=cfg.data.download, shuffle_buffer_size=cfg.data.shuffle_buffer_size or None,
+      process_share="batches")
   train_key = jax.random.fold_in(base_key, TRAIN_KEY)
   lead = jax.process_index() == 0  # one process logs for all
   writer = MetricWriter(workdir, enabled=lead)
