@@ -103,9 +103,11 @@ def expected_metric(ctx: Context) -> dict | None:
   geo_exp = np.asarray(lo.geodesic_from_graph(gdec, z0, z1, data, **kw))
   names = [f"{y[i]} → {y[j]}" if y is not None else f"{i} → {j}"
            for i, j in zip(starts, ends, strict=True)]
+  curves_mean = dict(zip(names, geo_mean, strict=True))
+  curves_exp = dict(zip(names, geo_exp, strict=True))
   viz.magnification_comparison(
-      {f"{view.label}: mean-only metric JμᵀJμ": (mf_mean, dict(zip(names, geo_mean, strict=True))),
-       f"{view.label}: expected metric JμᵀJμ + JσᵀJσ": (mf_exp, dict(zip(names, geo_exp, strict=True)))},
+      {f"{view.label}: mean-only metric JμᵀJμ": (mf_mean, curves_mean),
+       f"{view.label}: expected metric JμᵀJμ + JσᵀJσ": (mf_exp, curves_exp)},
       extent, points=z, labels=y, path=ctx.path("magnification_expected.png"))
   images = [(ctx.path("magnification_expected.png"),
              "magnification factor under the mean-only (left) and the expected metric "
