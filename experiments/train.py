@@ -8,7 +8,9 @@ Re-running with the same --workdir resumes from its latest checkpoint, after che
 the config describes the same run as the saved config.json (a difference in a key that
 changes the run stops with the keys listed; --allow_config_change resumes anyway). Outputs in
 the workdir: config.json, checkpoints/, metrics.jsonl, tensorboard/, metrics.json,
-samples.png, reconstructions.png. On a multi-host TPU slice pass --multihost.
+samples.png, reconstructions.png; with --profile_steps=A:B also profile/, a JAX profiler
+trace of training steps A..B (tensorboard --logdir=<workdir>/profile). On a multi-host TPU
+slice pass --multihost.
 """
 
 from absl import app, flags
@@ -26,6 +28,10 @@ _ALLOW_CHANGE = flags.DEFINE_bool(
     "change the run (the old config is kept in <workdir>/config_history/).")
 _MULTIHOST = flags.DEFINE_bool(
     "multihost", False, "Call jax.distributed.initialize() first (multi-host TPU/GPU).")
+_PROFILE_STEPS = flags.DEFINE_string(
+    "profile_steps", None,
+    "A:B: write a JAX profiler trace of training steps A..B (1 <= A <= B <= num_steps) "
+    "into <workdir>/profile/ (tensorboard --logdir=<workdir>/profile).")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -36,11 +42,19 @@ def main(argv):
 
   from latentjax import training
 
+  profile_steps = None
+  if _PROFILE_STEPS.value is not None:
+    try:
+      profile_steps = training.check_profile_steps(
+          training.parse_profile_steps(_PROFILE_STEPS.value), _CONFIG.value.train.num_steps)
+    except ValueError as e:
+      raise app.UsageError(f"--profile_steps: {e}") from None
   if _MULTIHOST.value:
     jax.distributed.initialize()
   fn = training.train_and_evaluate if _EVAL.value else training.train
   result = _cli.run_or_exit(fn, _CONFIG.value, _WORKDIR.value,
-                            allow_config_change=_ALLOW_CHANGE.value)
+                            allow_config_change=_ALLOW_CHANGE.value,
+                            profile_steps=profile_steps)
   if _EVAL.value and jax.process_index() == 0:
     _print_summary(_WORKDIR.value, result)
 
