@@ -91,6 +91,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.eval_every_steps = 0  # 0: only the final evaluation
   c.train.ema_decay = 0.999
   c.train.progress_bar = True
+  # The networks' arithmetic in training steps: float32 | bfloat16 (parameters, optimizer
+  # state, losses and metrics stay float32; evaluation and sampling run in float32).
+  c.train.compute_dtype = "float32"
 
   c.eval = ml_collections.ConfigDict()
   c.eval.num_examples = 0  # 0: the whole evaluation split

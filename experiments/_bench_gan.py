@@ -9,6 +9,7 @@ then L_G(D'(fake)) under the updated D' is differentiated with respect to ``fake
 Non-saturating loss, Adam(2e-4, b1=0.5) for both networks.
 """
 
+import functools
 import math
 
 
@@ -89,36 +90,42 @@ def dcgan32_checksums(config) -> dict:
           "parameters_d": count(d_vars), "model_gflop_per_step": dcgan32_model_flops(config) / 1e9}
 
 
-def make_dcgan_step(gen, disc, gan_loss, g_tx, d_tx, latent_dim: int):
+def make_dcgan_step(gen, disc, gan_loss, g_tx, d_tx, latent_dim: int,
+                    compute_dtype: str = "float32"):
   """``step(state, real) -> (state, metrics)`` of one D update and one G update.
 
   ``state`` holds ``g_params``, ``g_stats`` (G's ``batch_stats``), ``d_params``,
-  ``g_opt``, ``d_opt`` and ``key``; ``metrics`` the two losses.
+  ``g_opt``, ``d_opt`` and ``key``; ``metrics`` the two losses. Both networks compute in
+  ``compute_dtype`` (``models.apply_in_dtype``).
   """
   import jax
   import optax
+
+  from latentjax import models
+
+  apply = functools.partial(models.apply_in_dtype, compute_dtype=compute_dtype)
 
   def step(state, real):
     key, zkey = jax.random.split(state["key"])
     z = jax.random.normal(zkey, (real.shape[0], latent_dim), real.dtype)
 
     def generate(g_params):
-      fake, mutated = gen.apply({"params": g_params, "batch_stats": state["g_stats"]}, z,
-                                train=True, mutable=["batch_stats"])
+      fake, mutated = apply(gen, {"params": g_params, "batch_stats": state["g_stats"]}, z,
+                            train=True, mutable=["batch_stats"])
       return fake, mutated["batch_stats"]
 
     fake, g_vjp, g_stats = jax.vjp(generate, state["g_params"], has_aux=True)
 
     def d_objective(d_params):
-      real_logits = disc.apply({"params": d_params}, real, train=True)
-      fake_logits = disc.apply({"params": d_params}, jax.lax.stop_gradient(fake), train=True)
+      real_logits = apply(disc, {"params": d_params}, real, train=True)
+      fake_logits = apply(disc, {"params": d_params}, jax.lax.stop_gradient(fake), train=True)
       return gan_loss.d_loss(real_logits, fake_logits)
 
     d_loss, d_grads = jax.value_and_grad(d_objective)(state["d_params"])
     d_updates, d_opt = d_tx.update(d_grads, state["d_opt"], state["d_params"])
     d_params = optax.apply_updates(state["d_params"], d_updates)
 
-    g_objective = lambda x: gan_loss.g_loss(disc.apply({"params": d_params}, x, train=True))
+    g_objective = lambda x: gan_loss.g_loss(apply(disc, {"params": d_params}, x, train=True))
     g_loss, fake_grad = jax.value_and_grad(g_objective)(fake)
     (g_grads,) = g_vjp(fake_grad)
     g_updates, g_opt = g_tx.update(g_grads, state["g_opt"], state["g_params"])
@@ -130,7 +137,7 @@ def make_dcgan_step(gen, disc, gan_loss, g_tx, d_tx, latent_dim: int):
   return step
 
 
-def _dcgan32_run(config, conv_impl):
+def _dcgan32_run(config, conv_impl, compute_dtype="float32"):
   """(compiled step, state, (real,), compile seconds, XLA FLOPs, G and D parameters)."""
   import jax
   import optax
@@ -151,7 +158,8 @@ def _dcgan32_run(config, conv_impl):
                             (config.batch_size, *config.model.output_shape),
                             minval=-1.0, maxval=1.0)
   step = jax.jit(make_dcgan_step(gen, disc, objectives.get_gan_loss(config.model.loss),
-                                 g_tx, d_tx, config.model.latent_dim), donate_argnums=0)
+                                 g_tx, d_tx, config.model.latent_dim, compute_dtype),
+                 donate_argnums=0)
   count = lambda p: sum(int(x.size) for x in jax.tree.leaves(p))
   sizes = (count(state["g_params"]), count(state["d_params"]))
   compiled, state, compile_s, xla_flops = _bench_models.compile_and_warm(
@@ -169,8 +177,8 @@ def dcgan32_workload(config) -> dict:
 
   head = {"batch_size": config.batch_size}
 
-  def make_run(config, impl):
-    *run, (g_params, d_params) = _dcgan32_run(config, impl)
+  def make_run(config, impl, compute_dtype):
+    *run, (g_params, d_params) = _dcgan32_run(config, impl, compute_dtype)
     head.setdefault("parameters", g_params + d_params)
     head.setdefault("parameters_g", g_params)
     head.setdefault("parameters_d", d_params)

@@ -84,18 +84,19 @@ def convvae32_checksums(config) -> dict:
           "model_gflop_per_step": convvae32_model_flops(config) / 1e9}
 
 
-def _convvae32_step(config, conv_impl):
+def _convvae32_step(config, conv_impl, compute_dtype="float32"):
   """(compiled step, state, batch, key, parameter count, compile seconds, XLA FLOPs)."""
   import jax
   import optax
 
-  from latentjax import objectives, training
+  from latentjax import models, objectives, training
 
   m = config.model
   shape = tuple(m.input_shape)
   model = _convvae32_model(config, conv_impl)
   loss_fn = objectives.make_vae_loss(model, beta=1.0, likelihood=m.likelihood,
                                      input_key="image")
+  loss_fn = models.with_compute_dtype(loss_fn, compute_dtype)
   key = jax.random.PRNGKey(0)
   variables = _init_variables(model, config, key)
   state = training.TrainState.create(params=variables["params"],
@@ -109,13 +110,57 @@ def _convvae32_step(config, conv_impl):
   return compiled, state, batch, key, num_params, compile_s, xla_flops
 
 
+def _variants(config) -> list[tuple[str, str, str]]:
+  """``(impl, compute_dtype, suffix)`` of each timed variant: impls x compute dtypes."""
+  from latentjax import models
+
+  impls = [models.resolve_conv_impl(i) for i in config.conv_impls]
+  if len(set(impls)) != len(impls):
+    raise ValueError(f"`conv_impls` {tuple(config.conv_impls)} name one implementation twice")
+  dtypes = list(config.get("compute_dtypes", ("float32",)))
+  for d in dtypes:
+    models.check_compute_dtype(d)
+  if len(set(dtypes)) != len(dtypes):
+    raise ValueError(f"`compute_dtypes` {tuple(dtypes)} name one dtype twice")
+  out = []
+  for impl in impls:
+    for d in dtypes:
+      parts = ([impl] if len(impls) > 1 else []) + ([d] if len(dtypes) > 1 else [])
+      out.append((impl, d, "".join(f"_{p}" for p in parts)))
+  return out
+
+
+class profiled:
+  """``with profiled(dir):`` a ``jax.profiler`` trace into ``dir`` (no-op for ""/None)."""
+
+  def __init__(self, directory):
+    self.directory = directory
+
+  def __enter__(self):
+    if self.directory:
+      import jax
+
+      jax.profiler.start_trace(self.directory)
+
+  def __exit__(self, *exc):
+    if self.directory:
+      import jax
+
+      jax.profiler.stop_trace()
+
+
 def compare_conv_impls(config, make_run, model_flops: float, head: dict) -> dict:
   """Times one compiled step per implementation in ``config.conv_impls``, alternately.
+
+  With ``config.compute_dtypes`` (e.g. ``("float32", "bfloat16")``) every implementation
+  is timed in every compute dtype; ``config.profile_dir`` (when set) receives a
+  ``jax.profiler`` trace of the timed windows (compilation and warm-up left out).
 
   Args:
     config: a workload config with ``batch_size``, ``conv_impls`` and ``timing``
       (``num_windows`` windows of ``window_steps`` steps each).
-    make_run: ``make_run(config, impl) -> (compiled, state, args, compile_s, xla_flops)``,
+    make_run: ``make_run(config, impl, compute_dtype) -> (compiled, state, args,
+      compile_s, xla_flops)``,
       warmed up, with ``compiled(state, *args) -> (state, metrics)``.
     model_flops: model FLOPs of one step (BENCHMARKS.md's count).
     head: figures to report first (batch size, parameters, ...); read after
@@ -123,46 +168,57 @@ def compare_conv_impls(config, make_run, model_flops: float, head: dict) -> dict
 
   Returns:
     ``head`` plus examples/s (median and best window), compile seconds, XLA's FLOPs and
-    achieved GFLOP/s; unsuffixed with one implementation, else suffixed by each and
-    ``<last>_over_<first>`` for the speed ratio.
+    achieved GFLOP/s; unsuffixed with one variant, else suffixed by the implementation
+    (when several) and the compute dtype (when several), with ``<last>_over_<first>``
+    speed ratios between implementations and between dtypes.
 
   Raises:
-    ValueError: if ``conv_impls`` names one implementation twice.
+    ValueError: if ``conv_impls`` names one implementation twice, or ``compute_dtypes``
+      an unknown or repeated dtype.
   """
   import jax
 
-  from latentjax import models
-
   t = config.timing
-  impls = [models.resolve_conv_impl(i) for i in config.conv_impls]
-  if len(set(impls)) != len(impls):
-    raise ValueError(f"`conv_impls` {tuple(config.conv_impls)} name one implementation twice")
-  runs = {impl: list(make_run(config, impl)) for impl in impls}
-  rates = {impl: [] for impl in impls}
-  for _ in range(t.num_windows):
-    for impl, run in runs.items():
-      compiled, state, args = run[:3]
-      begin = time.perf_counter()
-      for _ in range(t.window_steps):
-        state, metrics = compiled(state, *args)
-      jax.block_until_ready((state, metrics))
-      rates[impl].append(t.window_steps * config.batch_size / (time.perf_counter() - begin))
-      run[1] = state
+  variants = _variants(config)
+  runs = {v: list(make_run(config, v[0], v[1])) for v in variants}
+  rates = {v: [] for v in variants}
+  with profiled(config.get("profile_dir", "")):
+    for _ in range(t.num_windows):
+      for v, run in runs.items():
+        compiled, state, args = run[:3]
+        begin = time.perf_counter()
+        for _ in range(t.window_steps):
+          state, metrics = compiled(state, *args)
+        jax.block_until_ready((state, metrics))
+        rates[v].append(t.window_steps * config.batch_size / (time.perf_counter() - begin))
+        run[1] = state
   out = dict(head)
   out["model_gflop_per_step"] = model_flops / 1e9
-  for impl in impls:
-    suffix = "" if len(impls) == 1 else f"_{impl}"
-    examples_per_s = float(np.median(rates[impl]))
+  for v in variants:
+    suffix = v[2]
+    examples_per_s = float(np.median(rates[v]))
     out[f"examples_per_s{suffix}"] = examples_per_s
-    out[f"examples_per_s_best{suffix}"] = float(np.max(rates[impl]))
-    out[f"compile_s{suffix}"] = runs[impl][3]
-    out[f"xla_gflop_per_step{suffix}"] = runs[impl][4] / 1e9
+    out[f"examples_per_s_best{suffix}"] = float(np.max(rates[v]))
+    out[f"compile_s{suffix}"] = runs[v][3]
+    out[f"xla_gflop_per_step{suffix}"] = runs[v][4] / 1e9
     out[f"achieved_gflops{suffix}"] = model_flops * examples_per_s / config.batch_size / 1e9
+  impls = list(dict.fromkeys(v[0] for v in variants))
+  dtypes = list(dict.fromkeys(v[1] for v in variants))
+  rate = {(v[0], v[1]): out[f"examples_per_s{v[2]}"] for v in variants}
   if len(impls) == 1:
     out["conv_impl"] = impls[0]
   else:
     first, last = impls[0], impls[-1]
-    out[f"{last}_over_{first}"] = out[f"examples_per_s_{last}"] / out[f"examples_per_s_{first}"]
+    for d in dtypes:
+      tail = f"_{d}" if len(dtypes) > 1 else ""
+      out[f"{last}_over_{first}{tail}"] = rate[(last, d)] / rate[(first, d)]
+  if len(dtypes) == 1:
+    out["compute_dtype"] = dtypes[0]
+  else:
+    first, last = dtypes[0], dtypes[-1]
+    for impl in impls:
+      tail = f"_{impl}" if len(impls) > 1 else ""
+      out[f"{last}_over_{first}{tail}"] = rate[(impl, last)] / rate[(impl, first)]
   out["peak_host_memory_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
   return out
 
@@ -193,9 +249,9 @@ def convvae32_workload(config) -> dict:
   """
   head = {"batch_size": config.batch_size}
 
-  def make_run(config, impl):
+  def make_run(config, impl, compute_dtype):
     compiled, state, batch, key, num_params, compile_s, xla_flops = _convvae32_step(
-        config, impl)
+        config, impl, compute_dtype)
     head.setdefault("parameters", int(num_params))
     return compiled, state, (batch, key), compile_s, xla_flops
 

@@ -138,16 +138,17 @@ def unet32_checksums(config) -> dict:
           "model_gflop_per_forward_with_attention": with_attn["forward"] / 1e9}
 
 
-def make_unet_step(net, tx, schedule):
+def make_unet_step(net, tx, schedule, compute_dtype="float32"):
   """``step(state, x0) -> (state, {"loss"})``: one eps-prediction MSE step at uniform t.
 
-  ``state`` holds ``params``, ``opt`` (the optax state of ``tx``) and ``key``.
+  ``state`` holds ``params``, ``opt`` (the optax state of ``tx``) and ``key``; the U-Net
+  computes in ``compute_dtype`` (the loss in float32).
   """
   import jax
   import jax.numpy as jnp
   import optax
 
-  from latentjax import diffusion
+  from latentjax import diffusion, models
 
   num_timesteps = schedule.num_timesteps
 
@@ -158,7 +159,8 @@ def make_unet_step(net, tx, schedule):
     x_t = diffusion.q_sample(schedule, x0, t, eps)
 
     def loss_fn(params):
-      pred = net.apply({"params": params}, x_t, t, train=True, rngs={"dropout": drop_key})
+      pred = models.apply_in_dtype(net, {"params": params}, x_t, t, train=True,
+                                   rngs={"dropout": drop_key}, compute_dtype=compute_dtype)
       return jnp.mean(jnp.square(pred - eps))
 
     loss, grads = jax.value_and_grad(loss_fn)(state["params"])
@@ -246,7 +248,7 @@ def ddim_sampling_rate(config, conv_impl, params) -> dict:
           "ddim_compile_s": compile_s}
 
 
-def _unet32_run(config, conv_impl, params):
+def _unet32_run(config, conv_impl, params, compute_dtype="float32"):
   """(compiled step, state, (x0,), compile seconds, XLA FLOPs, parameter count)."""
   import jax
   import optax
@@ -259,7 +261,7 @@ def _unet32_run(config, conv_impl, params):
   x0 = jax.random.uniform(jax.random.fold_in(key, 2),
                           (config.batch_size, *config.model.input_shape),
                           minval=-1.0, maxval=1.0)
-  step = jax.jit(make_unet_step(net, tx, _schedule(config)), donate_argnums=0)
+  step = jax.jit(make_unet_step(net, tx, _schedule(config), compute_dtype), donate_argnums=0)
   num_params = sum(int(x.size) for x in jax.tree.leaves(params))
   compiled, state, compile_s, xla_flops = _bench_models.compile_and_warm(
       step, state, (x0,), config.timing.warmup_steps)
@@ -279,8 +281,8 @@ def unet32_workload(config) -> dict:
 
   params = init_params(config)
 
-  def make_run(config, impl):
-    *run, num_params = _unet32_run(config, impl, params)
+  def make_run(config, impl, compute_dtype):
+    *run, num_params = _unet32_run(config, impl, params, compute_dtype)
     head.setdefault("parameters", num_params)
     return run
 

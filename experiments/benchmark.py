@@ -6,6 +6,8 @@ r"""Benchmarks the fixed workloads of BENCHMARKS.md; prints JSON and a table.
     python -m experiments.benchmark --workloads=dcgan32 --conv_impl=xla,fast
     python -m experiments.benchmark --workloads=unet32 --conv_impl=xla,fast
     python -m experiments.benchmark --workloads=metrics --metrics_num_points=20000
+    python -m experiments.benchmark --workloads=convvae32,unet32 --compute_dtype=float32,bfloat16
+    python -m experiments.benchmark --workloads=dcgan32 --profile --profile_dir=/tmp/prof
 
 Each workload is a function registered under its name with ``@register("name")``; it
 receives ``configs/bench_<name>.py``'s ``get_config()`` (``get_config("smoke")`` with
@@ -14,12 +16,20 @@ the machine's float32 matmul peak) are measured once per run. An unknown name li
 registered ones. ``--conv_impl`` (a comma list of "auto", "xla", "fast") sets the
 convolution implementations of every workload whose config has ``conv_impls``; each
 such workload reports them side by side, timed alternately, with their ratio.
+``--compute_dtype`` (a comma list of "float32", "bfloat16") does the same for the dtype
+the networks compute in (parameters, optimizer state and losses stay float32): every
+implementation in every dtype, with ``bfloat16_over_float32`` speed ratios; for
+``convlayers`` it is the dtype of the layers' inputs and kernels. ``--profile`` writes a
+``jax.profiler`` trace per workload into ``<profile_dir>/<workload>/`` (TensorBoard's
+profile plugin reads it): of the timed windows for ``convvae32``, ``dcgan32`` and
+``unet32`` (compilation and warm-up left out), of the whole workload for the others.
 ``--metrics_num_points`` sets the size of both feature sets of the ``metrics`` workload.
 """
 
 import functools
 import importlib
 import json
+import os
 import resource
 import sys
 import time
@@ -44,6 +54,14 @@ _CONV_IMPL = flags.DEFINE_list(
     "conv_impl", None,
     "Convolution implementations (auto, xla, fast) for the conv workloads, compared side "
     "by side (default: each workload's config).")
+_COMPUTE_DTYPE = flags.DEFINE_list(
+    "compute_dtype", None,
+    "Compute dtypes (float32, bfloat16) of the conv / model workloads, compared side by side "
+    "(default: float32; convlayers: its config's dtype).")
+_PROFILE = flags.DEFINE_bool(
+    "profile", False, "Write a JAX profiler trace of each workload into --profile_dir.")
+_PROFILE_DIR = flags.DEFINE_string(
+    "profile_dir", None, "Where --profile writes its traces (one folder per workload).")
 _METRICS_NUM_POINTS = flags.DEFINE_integer(
     "metrics_num_points", None,
     "Points in each feature set of the `metrics` workload (default: its config's 50,000).")
@@ -312,8 +330,33 @@ def _check_conv_impls(conv_impls):
     raise ValueError(f"`conv_impl` names an implementation twice: {','.join(conv_impls)}")
 
 
+def _check_compute_dtypes(dtypes):
+  from latentjax import models
+
+  for d in dtypes:
+    models.check_compute_dtype(d)  # ValueError naming the valid ones
+  if len(set(dtypes)) != len(dtypes):
+    raise ValueError(f"`compute_dtype` names a dtype twice: {','.join(dtypes)}")
+
+
+def _run_workload(name, config, compute_dtypes):
+  """One workload's figures; ``convlayers`` once per compute dtype, keys suffixed."""
+  if not compute_dtypes or "conv_impls" not in config:
+    return WORKLOADS[name](config)
+  if "dtype" not in config:  # the step workloads compare the dtypes themselves
+    config.compute_dtypes = tuple(compute_dtypes)
+    return WORKLOADS[name](config)
+  out = {}
+  for d in compute_dtypes:
+    config.dtype = d
+    figures = WORKLOADS[name](config)
+    out.update(figures if len(compute_dtypes) == 1 else
+               {f"{k}_{d}" if isinstance(v, float) else k: v for k, v in figures.items()})
+  return out
+
+
 def run_workloads(names=None, smoke: bool = False, conv_impls=None,
-                  metrics_num_points=None) -> dict:
+                  metrics_num_points=None, compute_dtypes=None, profile_dir=None) -> dict:
   """Runs the named workloads (all registered ones by default); returns the results.
 
   Args:
@@ -323,10 +366,14 @@ def run_workloads(names=None, smoke: bool = False, conv_impls=None,
       every workload whose config has ``conv_impls`` (default: the config's own).
     metrics_num_points: points in each feature set of the ``metrics`` workload
       (default: its config's).
+    compute_dtypes: compute dtypes ("float32", "bfloat16") to compare in every workload
+      whose config has ``conv_impls`` (default: float32; convlayers: its config's).
+    profile_dir: write a ``jax.profiler`` trace of each workload into
+      ``<profile_dir>/<name>/`` (see the module docstring); None: no traces.
 
   Raises:
-    ValueError: for an unknown workload or convolution implementation, or a
-      ``metrics_num_points`` below 2.
+    ValueError: for an unknown workload, convolution implementation or compute dtype,
+      or a ``metrics_num_points`` below 2.
   """
   import jax
 
@@ -334,6 +381,8 @@ def run_workloads(names=None, smoke: bool = False, conv_impls=None,
   _check_names(names)
   if conv_impls:
     _check_conv_impls(list(conv_impls))
+  if compute_dtypes:
+    _check_compute_dtypes(list(compute_dtypes))
   if metrics_num_points is not None and metrics_num_points < 2:
     raise ValueError(f"`metrics_num_points` must be >= 2, got {metrics_num_points}")
   results = {
@@ -346,7 +395,13 @@ def run_workloads(names=None, smoke: bool = False, conv_impls=None,
       config.conv_impls = tuple(conv_impls)
     if name == "metrics" and metrics_num_points is not None:
       config.num_points = int(metrics_num_points)
-    figures = WORKLOADS[name](config)
+    trace_dir = os.path.join(profile_dir, name) if profile_dir else None
+    if trace_dir and "conv_impls" in config and "dtype" not in config:
+      config.profile_dir = trace_dir  # the timed windows only
+      figures = _run_workload(name, config, compute_dtypes)
+    else:
+      with _bench_models.profiled(trace_dir):
+        figures = _run_workload(name, config, compute_dtypes)
     for key in [k for k in figures if k.startswith("achieved_gflops")]:
       fraction = "fraction_of_matmul_peak" + key[len("achieved_gflops"):]
       if fraction not in figures:
@@ -369,9 +424,13 @@ def format_table(results: dict) -> str:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  if _PROFILE.value and not _PROFILE_DIR.value:
+    raise app.UsageError("--profile needs --profile_dir (where the traces go)")
   try:
     results = run_workloads(_WORKLOADS.value, smoke=_SMOKE.value, conv_impls=_CONV_IMPL.value,
-                            metrics_num_points=_METRICS_NUM_POINTS.value)
+                            metrics_num_points=_METRICS_NUM_POINTS.value,
+                            compute_dtypes=_COMPUTE_DTYPE.value,
+                            profile_dir=_PROFILE_DIR.value if _PROFILE.value else None)
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)

@@ -8,7 +8,8 @@ Re-running with the same --workdir resumes from its latest checkpoint, after che
 the config describes the same run as the saved config.json (a difference in a key that
 changes the run stops with the keys listed; --allow_config_change resumes anyway). Outputs in
 the workdir: config.json, checkpoints/, metrics.jsonl, tensorboard/, metrics.json,
-samples.png, reconstructions.png.
+samples.png, reconstructions.png; with --profile_steps=A:B also profile/, a JAX profiler
+trace of training steps A..B (tensorboard --logdir=<workdir>/profile).
 
 Multi-process runs (see README, "Multi-process training"): every process runs the same
 command with --multihost; on Cloud TPU VMs and under SLURM the processes find each other
@@ -43,6 +44,10 @@ _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None,
                                       "With --multihost: the number of processes.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None,
                                    "With --multihost: this process's index, from 0.")
+_PROFILE_STEPS = flags.DEFINE_string(
+    "profile_steps", None,
+    "A:B: write a JAX profiler trace of training steps A..B (1 <= A <= B <= num_steps) "
+    "into <workdir>/profile/ (tensorboard --logdir=<workdir>/profile).")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -54,6 +59,13 @@ def main(argv):
   from latentjax import training
 
   dist = (_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+  profile_steps = None
+  if _PROFILE_STEPS.value is not None:
+    try:
+      profile_steps = training.check_profile_steps(
+          training.parse_profile_steps(_PROFILE_STEPS.value), _CONFIG.value.train.num_steps)
+    except ValueError as e:
+      raise app.UsageError(f"--profile_steps: {e}") from None
   if _MULTIHOST.value:
     try:
       training.initialize_distributed(*dist)
@@ -63,7 +75,8 @@ def main(argv):
     _cli.fail("--coordinator_address, --num_processes and --process_id need --multihost")
   fn = training.train_and_evaluate if _EVAL.value else training.train
   result = _cli.run_or_exit(fn, _CONFIG.value, _WORKDIR.value,
-                            allow_config_change=_ALLOW_CHANGE.value)
+                            allow_config_change=_ALLOW_CHANGE.value,
+                            profile_steps=profile_steps)
   if _EVAL.value and jax.process_index() == 0:
     _print_summary(_WORKDIR.value, result)
 

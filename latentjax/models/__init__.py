@@ -42,11 +42,19 @@ from latentjax.models._inception import (
     resize_for_inception,
 )
 from latentjax.models._layers import MLP
+from latentjax.models._precision import (
+    COMPUTE_DTYPES,
+    apply_in_dtype,
+    cast_floating,
+    check_compute_dtype,
+    with_compute_dtype,
+)
 from latentjax.models._unet import UNET_PRESETS, UNet, timestep_embedding, unet_preset
 
 __all__ = [
     "ARCHITECTURES",
     "AutoEncoder",
+    "COMPUTE_DTYPES",
     "CONV_IMPLS",
     "Classifier",
     "ConvDecoder",
@@ -66,7 +74,10 @@ __all__ = [
     "UNET_PRESETS",
     "UNet",
     "VAE",
+    "apply_in_dtype",
     "build_model",
+    "cast_floating",
+    "check_compute_dtype",
     "conv_general_dilated_fast",
     "conv_general_dilated_fn",
     "conv_layer",
@@ -83,4 +94,5 @@ __all__ = [
     "sample_code_gaussian",
     "timestep_embedding",
     "unet_preset",
+    "with_compute_dtype",
 ]

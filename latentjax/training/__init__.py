@@ -43,6 +43,7 @@ from latentjax.training._logging import MetricWriter, read_metrics
 from latentjax.training._loop import NonFiniteLossError, check_data, has_checkpoint, train
 from latentjax.training._optim import make_optimizer
 from latentjax.training._parallel import CompiledStep, compile_step, compile_train_step
+from latentjax.training._profile import check_profile_steps, parse_profile_steps
 from latentjax.training._quality import quality_metrics
 from latentjax.training._resume import check_resume, config_differences
 from latentjax.training._run import Run, load_run, read_config
@@ -51,15 +52,16 @@ from latentjax.training._steps import ema_decay_at, example_keys, make_train_ste
 from latentjax.training._variance import VARIANCE_FILE, fit_decoder_variance, load_variance
 
 
-def train_and_evaluate(config, workdir: str, *, allow_config_change: bool = False) -> dict:
+def train_and_evaluate(config, workdir: str, *, allow_config_change: bool = False,
+                       profile_steps: tuple[int, int] | None = None) -> dict:
   """Trains (resuming if possible), then evaluates; returns the evaluation metrics.
 
   Writes into ``workdir``: ``config.json``, ``checkpoints/``, ``metrics.jsonl``,
   ``tensorboard/``, ``metrics.json``, ``samples.png`` and, for families with an
   encoder, ``reconstructions.png``.
-  ``allow_config_change`` as in `train`.
+  ``allow_config_change`` and ``profile_steps`` as in `train`.
   """
-  train(config, workdir, allow_config_change=allow_config_change)
+  train(config, workdir, allow_config_change=allow_config_change, profile_steps=profile_steps)
   return evaluate(workdir)
 
 
@@ -90,6 +92,7 @@ __all__ = [
     "build_experiment",
     "check_data",
     "check_distributed_args",
+    "check_profile_steps",
     "check_resume",
     "config_differences",
     "check_devices",
@@ -114,6 +117,7 @@ __all__ = [
     "make_step",
     "make_train_step",
     "peer_failure_message",
+    "parse_profile_steps",
     "quality_metrics",
     "read_config",
     "read_metrics",

@@ -96,6 +96,7 @@ class TrainConfig:
   eval_every_steps: int  # 0: evaluate only at the end
   ema_decay: float
   progress_bar: bool
+  compute_dtype: str  # float32 | bfloat16: the networks' arithmetic in training steps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,6 +182,7 @@ ADDED_KEYS = {
     "eval.sampling_steps": 50,
     "eval.ddim_eta": 0.0,
     "eval.guidance_scale": 0.0,
+    "train.compute_dtype": "float32",
 }
 
 
@@ -270,7 +272,7 @@ def _one_of(key, value, allowed):
 def _validate(cfg: ExperimentConfig) -> None:
   """Range checks that need no data and no devices."""
   # Late imports keep this module free of heavy dependencies.
-  from latentjax.models import ARCHITECTURES, CONV_IMPLS
+  from latentjax.models import ARCHITECTURES, COMPUTE_DTYPES, CONV_IMPLS
   from latentjax.objectives import LIKELIHOODS
   from latentjax.training._families import registered_families
 
@@ -319,6 +321,7 @@ def _validate(cfg: ExperimentConfig) -> None:
   _non_negative("train.eval_every_steps", cfg.train.eval_every_steps)
   if not 0.0 <= cfg.train.ema_decay < 1.0:
     _fail("train.ema_decay", cfg.train.ema_decay, "must be in [0, 1)")
+  _one_of("train.compute_dtype", cfg.train.compute_dtype, COMPUTE_DTYPES)
   _non_negative("eval.num_examples", cfg.eval.num_examples)
   _positive("eval.num_elbo_samples", cfg.eval.num_elbo_samples)
   _positive("eval.num_iwae_samples", cfg.eval.num_iwae_samples)

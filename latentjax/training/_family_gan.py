@@ -24,6 +24,7 @@ global example index (``example_keys``), so every compilation draws the same noi
 """
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -107,13 +108,19 @@ def _with_axis(module, axis_name):
   return module.clone(bn_axis_name=axis_name) if hasattr(module, "bn_axis_name") else module
 
 
-def _apply(module, params, state: dict, *args, train: bool):
-  """``(out, new_state)``; the state collections are mutable (and updated) when training."""
+def _apply(module, params, state: dict, *args, train: bool, compute_dtype: str = "float32"):
+  """``(out, new_state)``; the state collections are mutable (and updated) when training.
+
+  The network computes in ``compute_dtype`` (``models.apply_in_dtype``); ``out`` and the
+  new state are float32.
+  """
   variables = {"params": params, **state}
   if train and state:
-    out, new = module.apply(variables, *args, train=True, mutable=list(state))
+    out, new = models.apply_in_dtype(module, variables, *args, train=True,
+                                     mutable=list(state), compute_dtype=compute_dtype)
     return out, dict(new)
-  return module.apply(variables, *args, train=train), state
+  return models.apply_in_dtype(module, variables, *args, train=train,
+                               compute_dtype=compute_dtype), state
 
 
 def _noise(keys: Array, latent_dim: int) -> Array:
@@ -140,21 +147,22 @@ def make_gan_updates(exp, axis_name: str | None = None):
   loss = objectives.get_gan_loss(cfg.objective.gan_loss)
   obj, latent_dim = cfg.objective, cfg.model.latent_dim
   mean = (lambda t: jax.lax.pmean(t, axis_name)) if axis_name else (lambda t: t)
+  apply = functools.partial(_apply, compute_dtype=cfg.train.compute_dtype)
 
   def d_update(state: TrainState, x, y, rng):
     b = x.shape[0]
     z = _noise(example_keys(jax.random.fold_in(rng, _NOISE), b, axis_name), latent_dim)
-    fake, _ = _apply(gen, state.params[G], state.model_state[G], z, y, train=True)
+    fake, _ = apply(gen, state.params[G], state.model_state[G], z, y, train=True)
     fake = jax.lax.stop_gradient(fake)
     both = jnp.concatenate([x, fake])
     y2 = None if y is None else jnp.concatenate([y, y])
 
     def loss_fn(dp):
-      logits, d_state = _apply(disc, dp, state.model_state[D], both, y2, train=True)
+      logits, d_state = apply(disc, dp, state.model_state[D], both, y2, train=True)
       real, fake_logits = logits[:b], logits[b:]
       total = d_loss = loss.d_loss(real, fake_logits)
       metrics = {"d_loss": d_loss, "d_real": jnp.mean(real), "d_fake": jnp.mean(fake_logits)}
-      d_fn = lambda v: _apply(disc, dp, d_state, v, y, train=False)[0]
+      d_fn = lambda v: apply(disc, dp, d_state, v, y, train=False)[0]
       if obj.gp_weight > 0:
         mix_keys = example_keys(jax.random.fold_in(rng, _MIX), b, axis_name)
         eps = jax.vmap(lambda k: jax.random.uniform(k, ()))(mix_keys)
@@ -179,9 +187,9 @@ def make_gan_updates(exp, axis_name: str | None = None):
     z = _noise(example_keys(jax.random.fold_in(rng, _NOISE), num, axis_name), latent_dim)
 
     def loss_fn(gp_):
-      fake, g_state = _apply(gen, gp_, state.model_state[G], z, y, train=True)
+      fake, g_state = apply(gen, gp_, state.model_state[G], z, y, train=True)
       # Training mode, as in the discriminator's own update; its new statistics are dropped.
-      logits, _ = _apply(disc, state.params[D], state.model_state[D], fake, y, train=True)
+      logits, _ = apply(disc, state.params[D], state.model_state[D], fake, y, train=True)
       g_loss = loss.g_loss(logits)
       return g_loss, ({"g_loss": g_loss}, g_state)
 

@@ -27,6 +27,7 @@ from latentjax.training._experiment import build_experiment, init_state, make_st
 from latentjax.training._keys import EVAL_KEY, INIT_KEY, TRAIN_KEY
 from latentjax.training._logging import MetricWriter
 from latentjax.training._parallel import compile_step
+from latentjax.training._profile import StepProfiler, check_profile_steps
 from latentjax.training._resume import check_resume, write_config
 
 
@@ -128,7 +129,8 @@ def _quality_of_state(config, exp, state, step: int, workdir: str, key, feature_
 
 
 def train(config, workdir: str, *, until_step: int | None = None,
-          allow_config_change: bool = False) -> dict:
+          allow_config_change: bool = False,
+          profile_steps: tuple[int, int] | None = None) -> dict:
   """Trains the model a config describes, resuming from ``workdir`` if possible.
 
   Everything that can be checked without compiling is checked first: the config's keys,
@@ -144,6 +146,9 @@ def train(config, workdir: str, *, until_step: int | None = None,
       ``config.train.num_steps``.
     allow_config_change: resume even though keys that change the run differ from the
       saved config; the old ``config.json`` is archived in ``config_history/``.
+    profile_steps: ``(a, b)``: write a ``jax.profiler`` trace of steps a..b (inclusive,
+      ``1 <= a <= b <= train.num_steps``) into ``<workdir>/profile/`` (TensorBoard's
+      profile plugin reads it). None: no trace.
 
   Returns:
     The last logged training metrics.
@@ -160,6 +165,7 @@ def train(config, workdir: str, *, until_step: int | None = None,
   cfg = ExperimentConfig.from_config(config)
   if until_step is not None and not 1 <= until_step:
     raise ValueError(f"`until_step` must be >= 1, got {until_step}")
+  profile_steps = check_profile_steps(profile_steps, cfg.train.num_steps)
   exp = build_experiment(cfg)
   num_devices = check_devices(cfg, jax.device_count(), jax.process_count())
   devices = jax.devices()[:num_devices]
@@ -203,10 +209,13 @@ def train(config, workdir: str, *, until_step: int | None = None,
   last_good_ckpt = ckpt.latest_step()
   window_start, window_t0 = start, time.perf_counter()
   tc = cfg.train
+  profiler = StepProfiler(workdir, profile_steps, first_step=start + 1)
   try:
     for step in range(start + 1, last_step + 1):
+      profiler.before(step)
       batch = compiled.put_batch(next(batches))
       placed, metrics = compiled.step(placed, batch, train_key)
+      profiler.after(step, (placed, metrics))
       pending.append((step, metrics))
       is_ckpt = step % tc.checkpoint_every_steps == 0 or step == last_step
       is_eval = tc.eval_every_steps and step % tc.eval_every_steps == 0
@@ -250,6 +259,7 @@ def train(config, workdir: str, *, until_step: int | None = None,
                                              workdir, base_key, feature_net), split="eval")
       window_start, window_t0 = step, time.perf_counter()
   finally:
+    profiler.stop()
     progress.close()
     writer.close()
     ckpt.close()
