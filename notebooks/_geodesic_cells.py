@@ -152,7 +152,65 @@ curves = {f"{y[i]} → {y[j]}": paths["geodesic"][p] for p, (i, j) in enumerate(
 viz.magnification_heatmap(mf, extent, curves=curves, points=z, labels=y)
 """),
     ("md", r"""
-## 7. Explore it yourself
+## 7. Where the data is: the expected metric of a Gaussian decoder
+
+The decoder mean saturates away from the data, so the mean-only metric is *small* in
+regions the model has never seen, and geodesics may cut through them. Arvanitidis et al.
+make the decoder stochastic, $x = \mu(z) + \sigma(z)\,\varepsilon$, with a variance that
+is small near the training codes and grows away from them; the metric becomes the
+**expected metric** $\bar G(z) = J_\mu^\top J_\mu + J_\sigma^\top J_\sigma$, large where
+$\sigma$ changes, at the edges of the data.
+
+`training.fit_decoder_variance` fits the RBF precision network of the paper to the
+training codes and residuals and saves it with the run (`python -m
+experiments.fit_variance --workdir=...` does the same); `run.gaussian_decoder_fn()` is
+then the decoder `z -> (mean, std)`. Every latent op counts both outputs, so
+`lo.magnification_factor`, `lo.geodesic`, `lo.curve_length`, ... work in the expected
+metric without a second solver; `lo.expected_metric(decoder, z)` is $\bar G$ itself.
+"""),
+    ("code", r"""
+variance = training.fit_decoder_variance(run, num_centers=32 if SMALL else 64)
+gdecoder = training.load_run(workdir).gaussian_decoder_fn()   # z -> (mean, std)
+mean, std = gdecoder(z0)
+print(f"std at a test code: {float(std.mean()):.3f}; far away: "
+      f"{float(gdecoder(z0 + 20.0)[1].mean()):.3f}")
+print("expected metric at z0:\n", np.round(np.asarray(lo.expected_metric(gdecoder, z0)), 3))
+mf_expected = explore.magnification_grid(gdecoder, extent, settings.grid_size)
+data = jnp.asarray(z)
+geo_mean = lo.geodesic_from_graph(decoder, jnp.asarray(z[starts]), jnp.asarray(z[ends]), data,
+                                  num_points=settings.geodesic_points,
+                                  num_steps=settings.geodesic_steps)
+geo_exp = lo.geodesic_from_graph(gdecoder, jnp.asarray(z[starts]), jnp.asarray(z[ends]), data,
+                                 num_points=settings.geodesic_points,
+                                 num_steps=settings.geodesic_steps)
+names = [f"{y[i]} → {y[j]}" for i, j in zip(starts, ends)]
+viz.magnification_comparison(
+    {"mean-only metric": (mf, dict(zip(names, np.asarray(geo_mean)))),
+     "expected metric": (mf_expected, dict(zip(names, np.asarray(geo_exp))))},
+    extent, points=z, labels=y)
+"""),
+    ("md", r"""
+The expected metric is bright in a band around the codes and in the gaps between
+classes; its geodesics stay among the codes. Do distances that follow the data group
+the digits better? `lo.graph_distance_matrix` gives geodesic distances between all codes
+(shortest paths in their k-NN graph, each edge's decoded length), `lo.kmedoids` clusters
+from any distance, and `metrics.distance_scores` scores clusters (ARI, NMI) and
+leave-one-out 5-NN accuracy against the labels, beside Euclidean k-means.
+"""),
+    ("code", r"""
+from latentjax import metrics as lm   # `metrics` above holds the run's figures
+
+n = min(300, len(z))
+dist = {"euclidean": lm.euclidean_distances(z[:n]),
+        "mean metric": lo.graph_distance_matrix(decoder, data[:n], k=10),
+        "expected metric": lo.graph_distance_matrix(gdecoder, data[:n], k=10)}
+rows = lm.distance_scores(jax.random.PRNGKey(0), dist, y[:n], codes=z[:n])
+for r in rows:
+  print(f"{r['distance']:<16} {r['clustering']:<10} ARI {r['ari']:.3f}  NMI {r['nmi']:.3f}  "
+        f"5-NN accuracy {r['knn_accuracy']:.3f}")
+"""),
+    ("md", r"""
+## 8. Explore it yourself
 
 Pick two codes (sliders or *random pair*), press *decode paths* to see the linear,
 spherical and geodesic paths drawn on the plane and decoded, with their lengths; slide
