@@ -164,6 +164,20 @@ def test_kid_is_near_zero_for_one_distribution_and_positive_for_a_shift():
   assert metrics.kid(x, y, num_subsets=20, subset_size=100, seed=1) == same  # seeded
 
 
+def test_normalised_kid_is_scale_free_where_the_raw_cubic_kernel_breaks_down():
+  # Non-negative features of RMS ~6, like a small classifier's penultimate layer.
+  x = np.abs(_rng(24).normal(4.0, 4.0, size=(300, 64)))
+  y = np.abs(_rng(25).normal(4.0, 4.0, size=(300, 64)))
+  raw = metrics.kid(x, y, num_subsets=5, subset_size=150)
+  assert abs(raw["kid_mean"]) > 1.0  # the raw estimate drowns in its variance
+  same = metrics.kid(x, y, num_subsets=5, subset_size=150, normalize=True)
+  assert abs(same["kid_mean"]) < 0.05
+  shifted = metrics.kid(x, y + 2.0, num_subsets=5, subset_size=150, normalize=True)
+  assert shifted["kid_mean"] > 0.1
+  scaled = metrics.kid(10 * x, 10 * (y + 2.0), num_subsets=5, subset_size=150, normalize=True)
+  assert scaled["kid_mean"] == pytest.approx(shifted["kid_mean"], rel=1e-3)
+
+
 def test_kid_rejects_bad_arguments():
   x = np.zeros((5, 3))
   with pytest.raises(ValueError, match="`subset_size` must be >= 2, got 1"):
@@ -174,6 +188,8 @@ def test_kid_rejects_bad_arguments():
     metrics.kid(x, np.zeros((5, 2)))
   with pytest.raises(ValueError, match="`real_features` must hold N >= 2"):
     metrics.kid(x[:1], x)
+  with pytest.raises(ValueError, match="`normalize` must be a bool"):
+    metrics.kid(x, x, normalize="yes")
 
 
 # --------------------------------------------------------------------------- PRDC

@@ -15,7 +15,7 @@ SAMPLE_QUALITY_KEYS = ("fid", "kid_mean", "kid_std", "precision", "recall", "den
 
 def sample_quality(real_features, fake_features, *, nearest_k: int = 5,
                    kid_subsets: int = 100, kid_subset_size: int = 1000,
-                   seed: int = 0) -> dict:
+                   seed: int = 0, kid_normalize: bool = False) -> dict:
   """FID, KID and precision / recall / density / coverage of fake against real features.
 
   Args:
@@ -26,6 +26,8 @@ def sample_quality(real_features, fake_features, *, nearest_k: int = 5,
     kid_subsets: number of KID subsets.
     kid_subset_size: points per KID subset (capped at min(N, M)).
     seed: seed of the KID subsets.
+    kid_normalize: KID on features scaled to unit RMS over the real set (``kid``'s
+      ``normalize``): for features whose entries are not of order 1.
 
   Returns:
     A flat dict with the keys ``SAMPLE_QUALITY_KEYS``: ``fid`` (``fid_from_features``),
@@ -53,6 +55,6 @@ def sample_quality(real_features, fake_features, *, nearest_k: int = 5,
                        f"nearest_k={nearest_k} with `{name}` of shape {x.shape}")
   out = {"fid": fid_from_features(real, fake)}
   out.update(kid(real, fake, num_subsets=kid_subsets, subset_size=kid_subset_size,
-                 seed=seed))
+                 seed=seed, normalize=kid_normalize))
   out.update(prdc(real, fake, nearest_k))
   return out

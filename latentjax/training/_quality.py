@@ -5,7 +5,7 @@ it measures and what it is computed on:
 
   ====================  ================================================================
   ``samples_*``         generated samples vs the evaluation split, in the feature
-                        network's features: ``fid``, ``kid_mean`` / ``kid_std``,
+                        network's features: ``fid``, ``kid_mean`` / ``kid_std`` (unit-RMS features),
                         ``precision`` / ``recall`` / ``density`` / ``coverage``; from its
                         predicted classes: ``inception_score``, ``classes_covered``,
                         ``class_coverage``, ``class_kl`` (families that sample images)
@@ -104,7 +104,8 @@ def _image_scores(prefix: str, real_feats, real_probs, fake_feats, fake_probs, s
 
   n = min(len(real_feats), len(fake_feats))
   out = metrics.sample_quality(real_feats, fake_feats, nearest_k=min(5, n - 1),
-                               kid_subset_size=min(1000, n), seed=seed)
+                               kid_subset_size=min(1000, n), seed=seed,
+                               kid_normalize=True)  # classifier features: RMS ~6
   head = next(iter(fake_probs))
   probs = fake_probs[head]
   pred = np.argmax(probs, -1)
