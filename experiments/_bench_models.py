@@ -205,22 +205,21 @@ def compare_conv_impls(config, make_run, model_flops: float, head: dict) -> dict
   impls = list(dict.fromkeys(v[0] for v in variants))
   dtypes = list(dict.fromkeys(v[1] for v in variants))
   rate = {(v[0], v[1]): out[f"examples_per_s{v[2]}"] for v in variants}
-  if len(impls) == 1:
-    out["conv_impl"] = impls[0]
-  else:
-    first, last = impls[0], impls[-1]
-    for d in dtypes:
-      tail = f"_{d}" if len(dtypes) > 1 else ""
-      out[f"{last}_over_{first}{tail}"] = rate[(last, d)] / rate[(first, d)]
-  if len(dtypes) == 1:
-    out["compute_dtype"] = dtypes[0]
-  else:
-    first, last = dtypes[0], dtypes[-1]
-    for impl in impls:
-      tail = f"_{impl}" if len(impls) > 1 else ""
-      out[f"{last}_over_{first}{tail}"] = rate[(impl, last)] / rate[(impl, first)]
+  _add_ratios(out, "conv_impl", impls, dtypes, lambda impl, d: rate[(impl, d)])
+  _add_ratios(out, "compute_dtype", dtypes, impls, lambda d, impl: rate[(impl, d)])
   out["peak_host_memory_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
   return out
+
+
+def _add_ratios(out: dict, name: str, values: list, others: list, rate_of) -> None:
+  """``out[name]`` for one value; else ``<last>_over_<first>[_<other>]`` speed ratios."""
+  if len(values) == 1:
+    out[name] = values[0]
+    return
+  first, last = values[0], values[-1]
+  for other in others:
+    tail = f"_{other}" if len(others) > 1 else ""
+    out[f"{last}_over_{first}{tail}"] = rate_of(last, other) / rate_of(first, other)
 
 
 def compile_and_warm(step, state, args, warmup_steps: int):
