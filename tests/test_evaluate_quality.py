@@ -10,9 +10,11 @@ import json
 import math
 import os
 
+import jax
+import numpy as np
 import pytest
 
-from configs import betavae_sprites, dcgan_digits, vae_digits
+from configs import betavae_sprites, cvae_digits, dcgan_digits, vae_digits
 from latentjax import explore, training
 from latentjax.training._config import ConfigError
 from tests._helpers import run_module
@@ -57,6 +59,7 @@ def test_vae_run_gets_sample_reconstruction_latent_and_likelihood_metrics(
   assert q["feature_network"] == net.workdir and q["quality_num_examples"] == 64
   _check_sample_scores(q, "samples")
   _check_sample_scores(q, "recon")
+  assert "samples_label_accuracy" not in q  # unconditional
   assert 0.0 <= q["probe_accuracy_label"] <= 1.0
   assert -1.0 <= q["cluster_ari_label"] <= 1.0 and 0.0 <= q["cluster_nmi_label"] <= 1.0
   assert q["ppl"] >= 0 and q["ppl_features"] == "feature network"
@@ -72,6 +75,27 @@ def test_vae_run_gets_sample_reconstruction_latent_and_likelihood_metrics(
   assert rows["reconstructions: precision (fraction of samples on the data manifold)"] == (
       q["recon_precision"])
   assert rows["linear-probe accuracy of the codes (classes)"] == q["probe_accuracy_label"]
+
+
+def test_a_conditional_run_scores_samples_against_the_class_requested(
+    tfds_data_dir, digits_feature_net, tmp_path):
+  from latentjax.training import _quality
+
+  net, _ = digits_feature_net
+  training.train(_smoke(cvae_digits, tfds_data_dir), str(tmp_path))
+  run = training.load_run(str(tmp_path))
+  key = jax.random.PRNGKey(run.exp.cfg.seed)
+  q = training.quality_metrics(run, key, net, latent=False, bounds=False)
+  # Samples are drawn for classes 0, 1, ..., 9, 0, ... in turn; the classifier's verdict.
+  fake = _quality.generated_images(
+      run, jax.random.fold_in(jax.random.fold_in(key, _quality.EVAL_KEY), _quality._SAMPLES),
+      q["quality_num_examples"])
+  predicted = next(iter(net.predict(fake).values()))
+  want = np.mean(predicted == np.arange(len(fake)) % 10)
+  assert q["samples_label_accuracy"] == pytest.approx(float(want))
+  rows = {r["metric"]: r["c"] for r in explore.quality_table({"c": {"quality": q}})}
+  assert rows["samples: classified as the class requested (conditional)"] == (
+      q["samples_label_accuracy"])
 
 
 def test_gan_run_gets_sample_metrics_and_path_length(tfds_data_dir, digits_feature_net,

@@ -46,6 +46,16 @@ def test_conditional_run_evaluates_with_guidance_and_decodes_per_class(cddpm_run
   assert run.decode(z, np.array([3, 7], np.int32)).shape == (2, 8, 8, 1)
 
 
+def test_a_conditional_run_without_labels_uses_its_null_label(cddpm_run, digits_feature_net):
+  run = training.load_run(cddpm_run)
+  x = np.random.default_rng(0).uniform(size=(2, 8, 8, 1)).astype(np.float32)
+  null = np.full((2,), run.exp.spec.num_classes, np.int32)  # the unconditional model
+  np.testing.assert_allclose(run.encode(x), run.encode(x, null), rtol=1e-5, atol=1e-5)
+  q = training.quality_metrics(run, jax.random.PRNGKey(0), digits_feature_net[0],
+                               latent=False, bounds=False)
+  assert 0.0 <= q["samples_label_accuracy"] <= 1.0 and q["recon_fid"] >= 0
+
+
 def test_report_of_a_conditional_diffusion_run(cddpm_run, tmp_path):
   out = tmp_path / "cddpm.html"
   path = explore.build_report(cddpm_run, settings=explore.ExploreSettings.small(**_SETTINGS),

@@ -68,6 +68,7 @@ _QUALITY_IMAGE_ROWS = (
     ("is_mean", "Inception-style score of the feature classifier"),
 )
 _QUALITY_ROWS = (
+    ("samples_label_accuracy", "samples: classified as the class requested (conditional)"),
     ("iwae_1_nats", "ELBO, one sample (nats per example)"),
     ("iwae_10_nats", "IWAE-10 (nats per example)"),
     ("iwae_100_nats", "IWAE-100 (nats per example)"),

@@ -166,8 +166,11 @@ def _predict(net, prediction, variables, x_t, t, labels):
   return out
 
 
-def _unconditional(eps_cond, x_t, t):
-  return eps_cond(x_t, t, None)
+def _unconditional(eps_cond, null_label, x_t, t):
+  """ε without a label: a conditional network gets its null label (classifier-free
+  guidance's unconditional model, trained with probability ``p_uncond``)."""
+  labels = None if null_label is None else jnp.full((x_t.shape[0],), null_label, jnp.int32)
+  return eps_cond(x_t, t, labels)
 
 
 def eps_function(static, variables, labels, guidance_scale=None):
@@ -183,7 +186,7 @@ def eps_function(static, variables, labels, guidance_scale=None):
   schedule = make_schedule(objective)
   cond = jax.tree_util.Partial(_predict, (net, schedule), objective.prediction, variables)
   if labels is None:
-    return jax.tree_util.Partial(_unconditional, cond)
+    return jax.tree_util.Partial(_unconditional, cond, net.num_classes or None)
   if guidance_scale is not None or ev.guidance_scale:
     w = ev.guidance_scale if guidance_scale is None else guidance_scale
     guided = diffusion.guided_eps_fn(cond, w, net.num_classes)

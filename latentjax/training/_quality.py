@@ -5,10 +5,13 @@ it measures and what it is computed on:
 
   ====================  ================================================================
   ``samples_*``         generated samples vs the evaluation split, in the feature
-                        network's features: ``fid``, ``kid_mean`` / ``kid_std`` (unit-RMS features),
-                        ``precision`` / ``recall`` / ``density`` / ``coverage``; from its
+                        network's features: ``fid``, ``kid_mean`` / ``kid_std`` (on
+                        unit-RMS features), ``precision`` / ``recall`` / ``density`` /
+                        ``coverage``; from its
                         predicted classes: ``inception_score``, ``classes_covered``,
-                        ``class_coverage``, ``class_kl`` (families that sample images)
+                        ``class_coverage``, ``class_kl`` (families that sample images);
+                        ``label_accuracy``: the fraction classified as the class
+                        requested (conditional families)
   ``recon_*``           the same for reconstructions (families with an encoder)
   ``probe_accuracy_*``  linear-probe test accuracy of codes, per label / factor
   ``cluster_nmi``, ...  k-means of test codes against the labels
@@ -82,6 +85,22 @@ def _in_batches(fn, x: np.ndarray, size: int) -> np.ndarray:
       chunk = np.concatenate([chunk, np.repeat(chunk[-1:], size - n, axis=0)])
     parts.append(np.asarray(jitted(jnp.asarray(chunk)))[:n])
   return np.concatenate(parts)
+
+
+def _reconstructions(run, real: dict, size: int) -> np.ndarray:
+  """``decode(encode(x))`` of the evaluation images, with their labels if conditional."""
+  x = real[run.exp.spec.input_key]
+  if not run.conditional:
+    return _in_batches(lambda v: run.decode(run.encode(v)), x, size)
+  y = np.asarray(real[run.exp.spec.label_key]).astype(x.dtype)
+  flat = np.concatenate([x.reshape(len(x), -1), y[:, None]], axis=1)
+  shape = x.shape[1:]
+
+  def fn(xy):
+    v, labels = xy[:, :-1].reshape((-1, *shape)), xy[:, -1].astype(jnp.int32)
+    return run.decode(run.encode(v, labels), labels)
+
+  return _in_batches(fn, flat, size)
 
 
 def generated_images(run, key: Array, num: int) -> np.ndarray:
@@ -253,8 +272,12 @@ def quality_metrics(run, key: Array, feature_net=None, *, latent: bool = True,
       fake = generated_images(run, jax.random.fold_in(key, _SAMPLES), len(x))
       ff, fp = feature_net.features_and_probabilities(fake)
       out.update(_image_scores("samples", rf, rp, ff, fp, exp.cfg.seed))
+      if run.conditional and exp.spec.num_classes:  # samples drawn for classes in turn
+        requested = np.arange(len(fake)) % exp.spec.num_classes
+        predicted = np.argmax(next(iter(fp.values())), -1)
+        out["samples_label_accuracy"] = float(np.mean(predicted == requested))
     if run.family.has_encoder and _can_sample(run):
-      recon = _in_batches(lambda v: run.decode(run.encode(v)), x, exp.cfg.data.eval_batch_size)
+      recon = _reconstructions(run, real, exp.cfg.data.eval_batch_size)
       ff, fp = feature_net.features_and_probabilities(recon)
       out.update(_image_scores("recon", rf, rp, ff, fp, exp.cfg.seed))
     out["feature_network"] = feature_net.workdir
