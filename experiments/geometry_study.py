@@ -15,7 +15,6 @@ reference. ``<workdir>/geometry_study.json`` holds every figure.
 
 import json
 import os
-import time
 
 from absl import flags
 
@@ -32,45 +31,11 @@ flags.mark_flag_as_required("workdir")
 STUDY_FILE = "geometry_study.json"
 
 
-def study(workdir: str, *, num_examples: int, k_graph: int, k_neighbors: int,
-          num_restarts: int, refit: bool = False) -> dict:
-  import jax
-  import jax.numpy as jnp
-  import numpy as np
-
-  from latentjax import latent_ops as lo
-  from latentjax import metrics, training
-  from latentjax.explore._codes import encode_split
-
-  run = training.load_run(workdir)
-  try:
-    if refit:
-      raise ValueError("refit")
-    run.decoder_variance()
-  except ValueError:
-    training.fit_decoder_variance(run)
-  codes = encode_split(run, num_examples=num_examples)
-  if codes.labels is None:
-    raise ValueError(f"the test split of {run.exp.cfg.data.name!r} has no labels to score")
-  z = jnp.asarray(codes.codes)
-  timings, dist = {}, {"euclidean": metrics.euclidean_distances(codes.codes)}
-  for name, decoder in (("mean metric", run.decoder_fn()),
-                        ("expected metric", run.gaussian_decoder_fn())):
-    t0 = time.perf_counter()
-    d = np.asarray(lo.graph_distance_matrix(decoder, z, k=k_graph))
-    timings[name] = time.perf_counter() - t0
-    dist[name] = d
-  rows = metrics.distance_scores(jax.random.PRNGKey(run.exp.cfg.seed), dist, codes.labels,
-                                 codes=codes.codes, k=k_neighbors, num_restarts=num_restarts)
-  unreachable = {n: int(np.sum(~np.isfinite(d))) for n, d in dist.items()}
-  return {"workdir": workdir, "step": run.step, "latent_dim": int(z.shape[1]),
-          "num_examples": int(z.shape[0]), "k_graph": k_graph, "k_neighbors": k_neighbors,
-          "rows": rows, "graph_seconds": timings, "unreachable_pairs": unreachable}
-
-
 def main(argv):
   del argv
-  out = _cli.run_or_exit(study, _WORKDIR.value, num_examples=_NUM.value,
+  from latentjax import explore
+
+  out = _cli.run_or_exit(explore.distance_study, _WORKDIR.value, num_examples=_NUM.value,
                          k_graph=_K_GRAPH.value, k_neighbors=_K_NN.value,
                          num_restarts=_RESTARTS.value, refit=_REFIT.value)
   path = os.path.join(_WORKDIR.value, STUDY_FILE)

@@ -67,9 +67,9 @@ def test_more_centres_than_codes_names_the_argument(vae2d):
 
 
 def test_geometry_study_compares_euclidean_and_geodesic_distances(vae2d):
-  from experiments import geometry_study
+  from latentjax import explore
 
-  out = geometry_study.study(vae2d, num_examples=60, k_graph=6, k_neighbors=5,
+  out = explore.distance_study(vae2d, num_examples=60, k_graph=6, k_neighbors=5,
                              num_restarts=1, refit=True)
   json.dumps(out)  # what the script writes
   assert out["num_examples"] == 60 and out["latent_dim"] == 2

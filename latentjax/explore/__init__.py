@@ -42,6 +42,7 @@ from latentjax.explore._directions import (
     pca_traversal,
     supervised_traversal,
 )
+from latentjax.explore._distance_study import distance_study
 from latentjax.explore._explorer import (
     ExplorerData,
     PathView,
@@ -117,6 +118,7 @@ __all__ = [
     "latent_extent",
     "load_split",
     "magnification_grid",
+    "distance_study",
     "metrics_table",
     "quality_table",
     "nearest_code",
