@@ -34,8 +34,8 @@ def fit(workdir: str, **kwargs):
   from latentjax.training._variance import training_residuals
 
   run = training.load_run(workdir)
-  var = training.fit_decoder_variance(run, **kwargs)
   codes, residuals = training_residuals(run)
+  var = training.fit_decoder_variance(run, data=(codes, residuals), **kwargs)
   std_codes = np.sqrt(np.asarray(lo.rbf_variance(var, jnp.asarray(codes))))
   far = np.asarray(lo.rbf_variance(var, jnp.full((1, codes.shape[1]), 1e3, jnp.float32)))
   summary = {

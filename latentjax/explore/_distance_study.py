@@ -44,11 +44,8 @@ def distance_study(workdir: str, *, num_examples: int = 500, k_graph: int = 10,
     ValueError: a run of another family, or a test split without labels.
   """
   run = training.load_run(workdir)
-  try:
-    if refit:
-      raise ValueError("refit")
-    run.decoder_variance()
-  except ValueError:
+  saved = None if refit else training.load_variance(workdir)
+  if saved is None or saved[1]["step"] != run.step:  # none for this checkpoint: fit one
     training.fit_decoder_variance(run)
   codes = encode_split(run, num_examples=num_examples)
   if codes.labels is None:

@@ -64,7 +64,7 @@ def training_residuals(run, split: str | None = None, num_examples: int = 0):
 
 
 def fit_decoder_variance(run, key=None, *, num_centers: int = 64, split: str | None = None,
-                         num_examples: int = 0, save: bool = True,
+                         num_examples: int = 0, save: bool = True, data=None,
                          **fit_kwargs) -> lo.RBFVariance:
   """Fits the RBF decoder variance of an autoencoder run and saves it with the run.
 
@@ -76,6 +76,8 @@ def fit_decoder_variance(run, key=None, *, num_centers: int = 64, split: str | N
     num_examples: examples from the start of the split (0: all of it).
     save: write ``<workdir>/decoder_variance.npz`` (atomically: a temporary file
       renamed into place), tagged with the checkpoint step.
+    data: ``(codes, residuals)`` of that split from :func:`training_residuals`, when
+      already computed; None encodes and decodes the split here.
     **fit_kwargs: ``bandwidth_scale``, ``max_variance``, ``min_variance``,
       ``num_steps``, ``learning_rate``, ``kmeans_iters`` of
       ``latent_ops.fit_rbf_variance``.
@@ -87,7 +89,8 @@ def fit_decoder_variance(run, key=None, *, num_centers: int = 64, split: str | N
     ValueError: for a run of another family, or bad arguments of the fit (named).
   """
   check_variance_run(run)
-  codes, residuals = training_residuals(run, split, num_examples)
+  codes, residuals = data if data is not None else training_residuals(run, split,
+                                                                       num_examples)
   if key is None:
     key = jax.random.PRNGKey(run.exp.cfg.seed)
   variance = lo.fit_rbf_variance(key, codes, residuals, num_centers, **fit_kwargs)
