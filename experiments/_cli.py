@@ -88,9 +88,13 @@ def _override_flag(argv, message: str) -> str | None:
   m = re.search(r"'([A-Za-z_][\w]*)'", message)
   if not m:
     return None
-  for arg in argv:
+  for arg in argv:  # the leaf first: `--config.a.b` with a bad `b`
     name = arg.split("=", 1)[0]
     if name.startswith("--config.") and name.rsplit(".", 1)[-1] == m.group(1):
+      return arg
+  for arg in argv:  # then a section: `--config.gan.n_critic` with no `gan`
+    parts = arg.split("=", 1)[0].split(".")
+    if parts[0] == "--config" and m.group(1) in parts[1:]:
       return arg
   return None
 

@@ -34,6 +34,21 @@ _ONCE = [
     (["--config.data.batch_size=4096"], "config.data.batch_size"),
     (["--config.train.parallel=xmap"], "config.train.parallel"),
 ]
+_OTHER_FAMILIES = [  # (config, arguments, what the error line must name): one value error
+    # each for the families after the autoencoders, and one unknown key per family
+    ("gan_ring8", ["--config.objective.n_critic=0"], "config.objective.n_critic"),
+    ("gan_ring8", ["--config.objective.gan_loss=hinj"], "config.objective.gan_loss"),
+    ("gan_ring8", ["--config.objective.r1_weight=-1"], "config.objective.r1_weight"),
+    ("gan_ring8", ["--config.model.architecture=conv"], "config.model.architecture"),
+    ("dcgan_digits", ["--config.gan.n_critic=2"], "config.gan.n_critic"),
+    ("cgan_digits", ["--config.data.name=toy2d/ring8"], "config.data.name='toy2d/ring8'"),
+    ("ddpm_digits", ["--config.objective.num_timesteps=1"], "config.objective.num_timesteps"),
+    ("ddpm_digits", ["--config.eval.sampling_stpes=10"], "config.eval.sampling_stpes"),
+    ("cddpm_digits", ["--config.objective.p_uncond=1.5"], "config.objective.p_uncond"),
+    ("classifier_digits", ["--config.optim.learning_rate=inf"], "config.optim.learning_rate"),
+    ("embed_digits", ["--config.model.latent_run=/nonexistent"],
+     "config.model.latent_run"),
+]
 
 
 def _check(proc, needle):
@@ -58,6 +73,8 @@ def test_bad_overrides_for_every_family_give_one_error_line(tfds_data_dir, tmp_p
   cases = [(f"configs/{name}.py:smoke", args, needle)
            for name in _FAMILY_CONFIGS for args, needle in _COMMON]
   cases += [("configs/vae_digits.py:smoke", args, needle) for args, needle in _ONCE]
+  cases += [(f"configs/{name}.py:smoke", args, needle)
+            for name, args, needle in _OTHER_FAMILIES]
   cases += [("configs/nope.py", [], "--config=configs/nope.py: no such config file"),
             ("configs/vae_digits.py:smok", [], "Unknown config argument 'smok'")]
   calls = [lambda c=c, i=i: _train(c[0], tmp_path / f"run{i}", tfds_data_dir, *c[1])
