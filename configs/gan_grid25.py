@@ -11,13 +11,13 @@ hinge loss with an R1 penalty on data (gamma = 0.1). Evaluation scores 2,500
 EMA-generator samples with `metrics.mode_coverage` against `data.toy2d_modes` /
 `data.toy2d_stddev` (high quality = within 3 sigma = 0.15 of a centre).
 
-What made the difference (issue #8, seed 0): constant lr 2e-4 with R1 gamma 1 and 10,000
+What made the difference (seed 0): constant lr 2e-4 with R1 gamma 1 and 10,000
 steps covered 19 of 25 modes with 2.2% high quality; cosine decay from lr 2e-3 with
 gamma 0.1 (8,000 steps): 23 of 25, 65%; from lr 4e-3: 25 of 25, 86%; from lr 6e-3: 25
 of 25 but 45% (too high); lr 4e-3 for 10,000 steps: 25 of 25, 89%. The same recipe as
 `gan_ring8.py`, twice the steps.
 
-Measured (issue #8 protocol, full CPU runs of seeds 0-4, `--config.seed=0..4`, 2 shared
+Measured (the PacGAN/VEEGAN protocol above, full CPU runs of seeds 0-4, `--config.seed=0..4`, 2 shared
 CPU cores, 99-168 s each including evaluation under heavy load, 85 s for the seed-0
 tuning run under lighter load; mean +- standard error over the 5 seeds): 24.8 +- 0.2
 of 25 modes covered, 87.0 +- 2.1% high quality, reverse KL 0.042 +- 0.020 nats. Per

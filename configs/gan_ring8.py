@@ -10,14 +10,14 @@ at lr 4e-3 with a 200-step linear warm-up and cosine decay to zero, EMA of the g
 (gamma = 0.1). Evaluation scores 2,500 EMA-generator samples with `metrics.mode_coverage`
 against `data.toy2d_modes` / `data.toy2d_stddev` (high quality = within 3 sigma = 0.06).
 
-What made the difference (issue #8, seed 0, 5,000 steps): precision comes from a high
+What made the difference (seed 0, 5,000 steps): precision comes from a high
 learning rate that decays to zero -- constant lr 2e-4 and R1 gamma 1 gave 15.4% high
 quality; cosine decay with lr 1e-3, R1 gamma 1: 64%; gamma 0.1: 74%; lr 2e-3: 86%;
 lr 4e-3: 95.6%. A weaker R1 (gamma 0.1) lets the discriminator resolve the sigma-0.02
 modes; gamma 0.01 lost a mode. Adam b2 = 0.9 (70%) and 3 x 256 units (77%, 2.7x slower)
 did not help at lr 1e-3.
 
-Measured (issue #8 protocol, full CPU runs of seeds 0-4, `--config.seed=0..4`, 2 shared
+Measured (the PacGAN/VEEGAN protocol above, full CPU runs of seeds 0-4, `--config.seed=0..4`, 2 shared
 CPU cores, 64-106 s each including evaluation; mean +- standard error over the 5 seeds):
 8.0 +- 0.0 of 8 modes covered, 95.5 +- 0.3% high quality, reverse KL 0.0027 +- 0.0007
 nats. Per seed (modes, high quality, reverse KL): 0: 8, 95.6%, 0.0016; 1: 8, 95.0%,
