@@ -17,7 +17,8 @@ gamma 0.1 (8,000 steps): 23 of 25, 65%; from lr 4e-3: 25 of 25, 86%; from lr 6e-
 of 25 but 45% (too high); lr 4e-3 for 10,000 steps: 25 of 25, 89%. The same recipe as
 `gan_ring8.py`, twice the steps.
 
-Measured (the PacGAN/VEEGAN protocol above, full CPU runs of seeds 0-4, `--config.seed=0..4`, 2 shared
+Measured (the PacGAN/VEEGAN protocol above; full CPU runs of seeds 0-4,
+`--config.seed=0..4`, 2 shared
 CPU cores, 99-168 s each including evaluation under heavy load, 85 s for the seed-0
 tuning run under lighter load; mean +- standard error over the 5 seeds): 24.8 +- 0.2
 of 25 modes covered, 87.0 +- 2.1% high quality, reverse KL 0.042 +- 0.020 nats. Per

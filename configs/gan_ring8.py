@@ -17,7 +17,8 @@ lr 4e-3: 95.6%. A weaker R1 (gamma 0.1) lets the discriminator resolve the sigma
 modes; gamma 0.01 lost a mode. Adam b2 = 0.9 (70%) and 3 x 256 units (77%, 2.7x slower)
 did not help at lr 1e-3.
 
-Measured (the PacGAN/VEEGAN protocol above, full CPU runs of seeds 0-4, `--config.seed=0..4`, 2 shared
+Measured (the PacGAN/VEEGAN protocol above; full CPU runs of seeds 0-4,
+`--config.seed=0..4`, 2 shared
 CPU cores, 64-106 s each including evaluation; mean +- standard error over the 5 seeds):
 8.0 +- 0.0 of 8 modes covered, 95.5 +- 0.3% high quality, reverse KL 0.0027 +- 0.0007
 nats. Per seed (modes, high quality, reverse KL): 0: 8, 95.6%, 0.0016; 1: 8, 95.0%,
