@@ -18,14 +18,13 @@ of 25 but 45% (too high); lr 4e-3 for 10,000 steps: 25 of 25, 89%. The same reci
 `gan_ring8.py`, twice the steps.
 
 Measured (the PacGAN/VEEGAN protocol above; full CPU runs of seeds 0-4,
-`--config.seed=0..4`, 2 shared
-CPU cores, 99-168 s each including evaluation under heavy load, 85 s for the seed-0
-tuning run under lighter load; mean +- standard error over the 5 seeds): 24.8 +- 0.2
-of 25 modes covered, 87.0 +- 2.1% high quality, reverse KL 0.042 +- 0.020 nats. Per
-seed (modes, high quality, reverse KL): 0: 25, 89.4%, 0.018; 1: 25, 79.6%, 0.096;
-2: 24, 85.1%, 0.084; 3: 25, 90.9%, 0.006; 4: 25, 89.8%, 0.006. The misses are thin
-bridges of samples along the grid lines between modes. PacGAN (Lin et al., 2018,
-Table 1) for reference: GAN 17.3 modes / 94.8%, PacGAN2 24.8 / 93.6%.
+`--config.seed=0..4`, 2 shared CPU cores, 99-168 s each including evaluation under heavy
+load, 85 s for the seed-0 tuning run under lighter load; mean +- standard error over the
+5 seeds): 24.8 +- 0.2 of 25 modes covered, 87.0 +- 2.1% high quality, reverse KL 0.042
++- 0.020 nats. Per seed (modes, high quality, reverse KL): 0: 25, 89.4%, 0.018; 1: 25,
+79.6%, 0.096; 2: 24, 85.1%, 0.084; 3: 25, 90.9%, 0.006; 4: 25, 89.8%, 0.006. The misses
+are thin bridges of samples along the grid lines between modes. PacGAN (Lin et al.,
+2018, Table 1) for reference: GAN 17.3 modes / 94.8%, PacGAN2 24.8 / 93.6%.
 The baseline (`gan_grid25_baseline.py`, same networks, optimiser and schedule, plain
 non-saturating loss) covers 17.8 +- 0.9 modes, 91.2 +- 0.9% high quality, reverse KL
 0.591 +- 0.023: the schedule gives the precision, hinge + R1 the coverage.

@@ -18,12 +18,12 @@ modes; gamma 0.01 lost a mode. Adam b2 = 0.9 (70%) and 3 x 256 units (77%, 2.7x 
 did not help at lr 1e-3.
 
 Measured (the PacGAN/VEEGAN protocol above; full CPU runs of seeds 0-4,
-`--config.seed=0..4`, 2 shared
-CPU cores, 64-106 s each including evaluation; mean +- standard error over the 5 seeds):
-8.0 +- 0.0 of 8 modes covered, 95.5 +- 0.3% high quality, reverse KL 0.0027 +- 0.0007
-nats. Per seed (modes, high quality, reverse KL): 0: 8, 95.6%, 0.0016; 1: 8, 95.0%,
-0.0027; 2: 8, 96.6%, 0.0049; 3: 8, 95.4%, 0.0030; 4: 8, 95.0%, 0.0012. PacGAN (Lin et
-al., 2018, Table 1) for reference: GAN 6.3 modes / 98.2%, PacGAN2 7.9 / 95.6%.
+`--config.seed=0..4`, 2 shared CPU cores, 64-106 s each including evaluation; mean +-
+standard error over the 5 seeds): 8.0 +- 0.0 of 8 modes covered, 95.5 +- 0.3% high
+quality, reverse KL 0.0027 +- 0.0007 nats. Per seed (modes, high quality, reverse KL):
+0: 8, 95.6%, 0.0016; 1: 8, 95.0%, 0.0027; 2: 8, 96.6%, 0.0049; 3: 8, 95.4%, 0.0030; 4:
+8, 95.0%, 0.0012. PacGAN (Lin et al., 2018, Table 1) for reference: GAN 6.3 modes /
+98.2%, PacGAN2 7.9 / 95.6%.
 The baseline (`gan_ring8_baseline.py`, same networks, optimiser and schedule, plain
 non-saturating loss) covers 7.8 +- 0.2 modes, 95.5 +- 0.5% high quality, reverse KL
 0.127 +- 0.034: the schedule gives the precision, hinge + R1 the balance over modes.
