@@ -107,6 +107,12 @@ def _matmul(a, b, contract, precision, dtype):
 
 
 def _xla_conv(x, w, strides, pads, precision):
+  if any(p < 0 for lo_hi in pads for p in lo_hi):
+    # Negative padding crops x first: XLA:CPU's convolution with a negative window padding
+    # and more than one channel returned wrong values (even uninitialised memory) here.
+    crop = tuple((min(lo, 0), min(hi, 0)) for lo, hi in pads)
+    x = lax.pad(x, jnp.zeros((), x.dtype), _lax_pads(crop))
+    pads = tuple((max(lo, 0), max(hi, 0)) for lo, hi in pads)
   return lax.conv_general_dilated(x, w, strides, pads, dimension_numbers=_NHWC,
                                   precision=precision)
 
@@ -169,6 +175,60 @@ def _col2im(cols: Array, kernel, strides, hp_wp, dtype) -> Array:
   return total
 
 
+# Phases. The transpose of a stride-2 convolution writes each output pixel of x from the
+# taps of the kernel whose parity matches the pixel's; so each of the s * s phases of x
+# (rows r = s p + phi, columns likewise) is a stride-1 convolution of y with a sub-kernel
+# of those taps, flipped and in/out-swapped, and x is the phases interleaved. That turns
+# XLA's input-dilated convolution (the slow kernel) into s * s forward convolutions of
+# exactly the same FLOPs.
+
+
+def _phase_plan(n: int, k: int, s: int, lo: int, out: int):
+  """Per phase of one dimension: (first tap, number of taps, (pad lo, pad hi), length)."""
+  plan = []
+  for phi in range(s):
+    taps = [a for a in range(k) if (phi + lo - a) % s == 0]
+    length = (n - phi + s - 1) // s
+    if not taps or length <= 0:
+      return None
+    d_min = (phi + lo - taps[-1]) // s
+    pad_lo = -d_min
+    pad_hi = length + len(taps) - 1 - out - pad_lo
+    plan.append((taps[0], len(taps), (pad_lo, pad_hi), length))
+  return plan
+
+
+def _conv_t_phases(y, w, strides, pads, in_hw, precision):
+  """``A_w^T y`` of a strided convolution as stride-1 convolutions over x's phases, or None."""
+  kh, kw, c, _ = w.shape
+  b = y.shape[0]
+  plans = [_phase_plan(n, k, s, lo, m)
+           for n, k, s, (lo, _), m in zip(in_hw, (kh, kw), strides, pads, y.shape[1:3],
+                                           strict=True)]
+  if any(p is None for p in plans):
+    return None
+  size_h, size_w = plans[0][0][3], plans[1][0][3]  # phase 0 is the longest
+  rows = []
+  for a0, ta, pad_a, len_a in plans[0]:
+    cols = []
+    for b0, tb, pad_b, len_b in plans[1]:
+      # taps a0, a0 + s, ... in reverse: increasing offsets into y
+      wk = lax.rev(w[a0:a0 + strides[0] * (ta - 1) + 1:strides[0],
+                     b0:b0 + strides[1] * (tb - 1) + 1:strides[1]], (0, 1))
+      # padding (which may be negative) as its own op: XLA:CPU gave wrong values for a
+      # convolution with negative window padding and several channels
+      yp = lax.pad(y, jnp.zeros((), y.dtype), ((0, 0, 0), (*pad_a, 0), (*pad_b, 0), (0, 0, 0)))
+      part = lax.conv_general_dilated(yp, wk.transpose(0, 1, 3, 2), (1, 1), "VALID",
+                                      dimension_numbers=_NHWC, precision=precision)
+      cols.append(lax.pad(part, jnp.zeros((), y.dtype),
+                          ((0, 0, 0), (0, size_h - len_a, 0), (0, size_w - len_b, 0),
+                           (0, 0, 0))))
+    rows.append(jnp.stack(cols, axis=3))  # [B, size_h, size_w, s_w, C]
+  x = jnp.stack(rows, axis=2)  # [B, size_h, s_h, size_w, s_w, C]
+  x = x.reshape(b, size_h * strides[0], size_w * strides[1], c)
+  return x[:, :in_hw[0], :in_hw[1], :]
+
+
 # Which formulation each map uses (measured on XLA:CPU with ``configs/bench_convlayers.py``,
 # the convvae32 and dcgan32 steps): XLA's strided convolution and its own input and weight
 # gradients are fast once the image has a few channels; the patches-and-matmul forward
@@ -198,6 +258,10 @@ def _conv_impl(x, w, strides, pads, precision):
 
 def _conv_t_impl(y, w, strides, pads, in_hw, precision):
   kh, kw, c, o = w.shape
+  if _FORMULATION["conv_t"] == "phases" and max(strides) == 2:
+    x = _conv_t_phases(y, w, strides, pads, in_hw, precision)
+    if x is not None:
+      return x
   s2d = _s2d_pads(in_hw, (kh, kw), strides, pads)
   if _FORMULATION["conv_t"] == "s2d" and s2d is not None:
     w2 = _s2d_kernel(w, strides)

@@ -1,0 +1,139 @@
+"""The phase form of a strided convolution's transpose, and negative padding, against NumPy.
+
+The reference here is plain NumPy (a sum over kernel taps), not ``lax``: XLA:CPU's own
+convolution with a negative window padding and several channels returns wrong values,
+so ``lax`` cannot be the judge of those cases.
+"""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from latentjax import models
+from latentjax.models import _conv
+
+NHWC = ("NHWC", "HWIO", "NHWC")
+
+
+def _pad(x, pads):
+  """Zero padding of the two spatial dimensions; a negative amount crops."""
+  (top, bottom), (left, right) = pads
+  x = np.pad(x, ((0, 0), (max(top, 0), max(bottom, 0)), (max(left, 0), max(right, 0)),
+                 (0, 0)))
+  h, w = x.shape[1:3]
+  return x[:, -min(top, 0):h + min(bottom, 0), -min(left, 0):w + min(right, 0)]
+
+
+def np_conv(x, w, strides, pads):
+  """y[b, i, j] = sum_{a, c} xpad[b, s i + a, s j + c] @ w[a, c]."""
+  xp = _pad(np.asarray(x, np.float64), pads)
+  kh, kw = w.shape[:2]
+  (sh, sw), (hp, wp) = strides, xp.shape[1:3]
+  ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+  y = 0.0
+  for a, c in itertools.product(range(kh), range(kw)):
+    patch = xp[:, a:a + sh * (ho - 1) + 1:sh, c:c + sw * (wo - 1) + 1:sw]
+    y = y + patch @ np.asarray(w[a, c], np.float64)
+  return y
+
+
+def np_conv_t(y, w, strides, pads, in_hw):
+  """The adjoint of ``np_conv`` in x: scatter-adds y @ w[a, c]^T into the padded image."""
+  (lo_h, hi_h), (lo_w, hi_w) = pads
+  hp, wp = in_hw[0] + lo_h + hi_h, in_hw[1] + lo_w + hi_w
+  kh, kw = w.shape[:2]
+  (sh, sw), (ho, wo) = strides, y.shape[1:3]
+  xp = np.zeros((y.shape[0], hp, wp, w.shape[2]))
+  for a, c in itertools.product(range(kh), range(kw)):
+    xp[:, a:a + sh * (ho - 1) + 1:sh, c:c + sw * (wo - 1) + 1:sw] += (
+        np.asarray(y, np.float64) @ np.asarray(w[a, c], np.float64).T)
+  return _pad(xp, ((-lo_h, -hi_h), (-lo_w, -hi_w)))
+
+
+def _cases():
+  rng = np.random.default_rng(0)
+  out = []
+  for h, w, kernel, strides in itertools.product(
+      (7, 8), (5, 6), ((4, 4), (3, 3), (2, 3), (4, 2)), ((2, 2), (2, 1), (1, 2))):
+    k = kernel
+    pads = ((int(rng.integers(0, k[0])), int(rng.integers(0, k[0]))),
+            (int(rng.integers(0, k[1])), int(rng.integers(0, k[1]))))
+    out.append((h, w, k, strides, pads))
+  return out
+
+
+def test_transpose_over_phases_equals_the_adjoint():
+  rng = np.random.default_rng(1)
+  checked = 0
+  for h, w, kernel, strides, pads in _cases():
+    x_shape = (2, h, w, 3)
+    wt = rng.normal(size=(*kernel, 3, 5)).astype(np.float32)
+    y_shape = np_conv(np.zeros(x_shape), wt, strides, pads).shape
+    if min(y_shape[1:3]) <= 0:
+      continue
+    y = rng.normal(size=y_shape).astype(np.float32)
+    got = _conv._conv_t_phases(jnp.asarray(y), jnp.asarray(wt), strides, pads, (h, w), None)
+    assert got is not None, (h, w, kernel, strides, pads)
+    want = np_conv_t(y, wt, strides, pads, (h, w))
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4,
+                               err_msg=str((h, w, kernel, strides, pads)))
+    checked += 1
+  assert checked >= 40
+
+
+def test_a_phase_without_taps_is_left_to_the_other_formulations():
+  # a 1x1 kernel at stride 2 writes only the even pixels: phase 1 has no taps
+  assert _conv._phase_plan(8, 1, 2, 0, 4) is None
+  # 4 taps at stride 2, padding 1: even pixels take taps 3, 1 (rows i - 1, i), odd 2, 0
+  assert _conv._phase_plan(8, 4, 2, 1, 4) == [(1, 2, (1, 0), 4), (0, 2, (0, 1), 4)]
+
+
+@pytest.mark.parametrize("formulation", ["xla", "phases"])
+def test_fast_gradients_equal_the_numpy_adjoints(formulation, monkeypatch):
+  monkeypatch.setitem(_conv._FORMULATION, "conv_t", formulation)
+  rng = np.random.default_rng(2)
+  x = rng.normal(size=(2, 8, 7, 4)).astype(np.float32)
+  w = rng.normal(size=(4, 3, 4, 6)).astype(np.float32)
+  strides, pads = (2, 2), ((1, 2), (1, 0))
+  y = np_conv(x, w, strides, pads)
+  g = rng.normal(size=y.shape).astype(np.float32)
+
+  def f(x, w):
+    out = models.conv_general_dilated_fast(x, w, strides, pads, dimension_numbers=NHWC)
+    return jnp.sum(out * g)
+
+  dx, dw = jax.jit(jax.grad(f, argnums=(0, 1)))(jnp.asarray(x), jnp.asarray(w))
+  np.testing.assert_allclose(np.asarray(dx), np_conv_t(g, w, strides, pads, (8, 7)),
+                             rtol=1e-4, atol=1e-4)
+  dw_want = np.stack([np.stack([np.einsum(
+      "bhwc,bhwo->co", _pad(x, pads)[:, a:a + 2 * (y.shape[1] - 1) + 1:2,
+                                     c:c + 2 * (y.shape[2] - 1) + 1:2], g)
+      for c in range(3)]) for a in range(4)])
+  np.testing.assert_allclose(np.asarray(dw), dw_want, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("formulation", ["xla", "phases"])
+def test_transposed_convolution_layer_equals_the_adjoint(formulation, monkeypatch):
+  monkeypatch.setitem(_conv._FORMULATION, "conv_t", formulation)
+  rng = np.random.default_rng(3)
+  y = rng.normal(size=(2, 4, 4, 8)).astype(np.float32)
+  w = rng.normal(size=(4, 4, 8, 3)).astype(np.float32)  # HWIO of the transposed layer
+  got = models.conv_transpose_fast(jnp.asarray(y), jnp.asarray(w), (2, 2), "SAME",
+                                   dimension_numbers=NHWC)
+  want = jax.lax.conv_transpose(jnp.asarray(y), jnp.asarray(w), (2, 2), "SAME",
+                                dimension_numbers=NHWC)
+  np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-4)
+
+
+def test_negative_padding_is_cropped_before_the_convolution():
+  rng = np.random.default_rng(4)
+  x = rng.normal(size=(2, 5, 5, 8)).astype(np.float32)
+  w = rng.normal(size=(2, 2, 8, 8)).astype(np.float32)
+  for pads in (((0, 0), (-1, 1)), ((-1, -1), (1, -2)), ((2, -1), (0, 0))):
+    got = models.conv_general_dilated_fast(jnp.asarray(x), jnp.asarray(w), (1, 1), pads,
+                                           dimension_numbers=NHWC)
+    np.testing.assert_allclose(np.asarray(got), np_conv(x, w, (1, 1), pads),
+                               rtol=1e-4, atol=1e-4, err_msg=str(pads))
