@@ -94,9 +94,12 @@ def test_a_phase_without_taps_is_left_to_the_other_formulations():
 @pytest.mark.parametrize("formulation", ["xla", "phases"])
 def test_fast_gradients_equal_the_numpy_adjoints(formulation, monkeypatch):
   monkeypatch.setitem(_conv._FORMULATION, "conv_t", formulation)
+  calls = []
+  phases = _conv._conv_t_phases
+  monkeypatch.setattr(_conv, "_conv_t_phases", lambda *a: calls.append(1) or phases(*a))
   rng = np.random.default_rng(2)
-  x = rng.normal(size=(2, 8, 7, 4)).astype(np.float32)
-  w = rng.normal(size=(4, 3, 4, 6)).astype(np.float32)
+  x = rng.normal(size=(2, 8, 7, 16)).astype(np.float32)  # 16 channels: phases are used
+  w = rng.normal(size=(4, 3, 16, 6)).astype(np.float32)
   strides, pads = (2, 2), ((1, 2), (1, 0))
   y = np_conv(x, w, strides, pads)
   g = rng.normal(size=y.shape).astype(np.float32)
@@ -113,6 +116,7 @@ def test_fast_gradients_equal_the_numpy_adjoints(formulation, monkeypatch):
                                      c:c + 2 * (y.shape[2] - 1) + 1:2], g)
       for c in range(3)]) for a in range(4)])
   np.testing.assert_allclose(np.asarray(dw), dw_want, rtol=1e-4, atol=1e-3)
+  assert bool(calls) == (formulation == "phases")  # the input gradient took that path
 
 
 @pytest.mark.parametrize("formulation", ["xla", "phases"])
@@ -120,7 +124,7 @@ def test_transposed_convolution_layer_equals_the_adjoint(formulation, monkeypatc
   monkeypatch.setitem(_conv._FORMULATION, "conv_t", formulation)
   rng = np.random.default_rng(3)
   y = rng.normal(size=(2, 4, 4, 8)).astype(np.float32)
-  w = rng.normal(size=(4, 4, 8, 3)).astype(np.float32)  # HWIO of the transposed layer
+  w = rng.normal(size=(4, 4, 8, 16)).astype(np.float32)  # HWIO of the transposed layer
   got = models.conv_transpose_fast(jnp.asarray(y), jnp.asarray(w), (2, 2), "SAME",
                                    dimension_numbers=NHWC)
   want = jax.lax.conv_transpose(jnp.asarray(y), jnp.asarray(w), (2, 2), "SAME",

@@ -258,7 +258,8 @@ def _conv_impl(x, w, strides, pads, precision):
 
 def _conv_t_impl(y, w, strides, pads, in_hw, precision):
   kh, kw, c, o = w.shape
-  if _FORMULATION["conv_t"] == "phases" and max(strides) == 2:
+  if (_FORMULATION["conv_t"] == "phases" and max(strides) == 2
+      and c >= _MATMUL_BELOW_CHANNELS):  # thin images: XLA's own transpose was faster
     x = _conv_t_phases(y, w, strides, pads, in_hw, precision)
     if x is not None:
       return x
