@@ -65,3 +65,19 @@ def digits_feature_net(tfds_data_dir, tmp_path_factory):
   config.data.data_dir = tfds_data_dir
   config.train.num_steps = 60
   return metrics.feature_network("digits", config=config, cache_dir=cache), cache
+
+
+@pytest.fixture(scope="session")
+def vae_smoke_run(tfds_data_dir, tmp_path_factory):
+  """The folder of a finished ``vae_digits:smoke`` run (8 steps, 4 fake devices), trained once.
+
+  Tests read it (load, evaluate, use it as a latent run); none trains it further.
+  """
+  from configs import vae_digits
+  from latentjax import training
+
+  workdir = str(tmp_path_factory.mktemp("vae_smoke_run"))
+  config = vae_digits.get_config("smoke")
+  config.data.data_dir = tfds_data_dir
+  training.train(config, workdir)
+  return workdir

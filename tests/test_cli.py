@@ -38,10 +38,10 @@ def test_bad_config_exits_with_message(tmp_path):
 
 
 _KILL_RUNS = {  # config -> (steps, checkpoint every): long enough to be killed mid-run
-    "configs/vae_digits.py:smoke": (1500, 100),
+    "configs/vae_digits.py:smoke": (500, 50),
     # Both networks, both optimizer states, the generator's EMA and BatchNorm statistics,
     # the discriminator's spectral-norm state.
-    "configs/dcgan_digits.py:smoke": (600, 40),
+    "configs/dcgan_digits.py:smoke": (300, 30),
 }
 
 

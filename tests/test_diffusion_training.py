@@ -11,7 +11,7 @@ import jax
 import numpy as np
 import pytest
 
-from configs import ddpm_digits, ldm_digits, vae_digits
+from configs import ddpm_digits, ldm_digits
 from latentjax import training
 from latentjax.training._config import ConfigError
 
@@ -36,14 +36,15 @@ def test_ddpm_smoke_run_resumes_exactly_and_evaluates(tfds_data_dir, digits_feat
   training.train(_smoke(ddpm_digits, tfds_data_dir), whole)
   training.train(_smoke(ddpm_digits, tfds_data_dir), split, until_step=4)
   training.train(_smoke(ddpm_digits, tfds_data_dir), split)
-  jax.tree.map(np.testing.assert_array_equal, _arrays(whole), _arrays(split))
+  run = training.load_run(whole)
+  jax.tree.map(np.testing.assert_array_equal, jax.device_get(run.state.arrays()),
+               _arrays(split))
   out = training.evaluate(whole)
   with open(os.path.join(whole, "metrics.json")) as f:
     assert json.load(f) == out
   assert out["family"] == "diffusion" and out["step"] == 8
   assert out["eval_loss"] > 0 and out["inversion_mse"] >= 0 and out["sampling_steps"] == 4
   assert os.path.getsize(os.path.join(whole, "samples.png")) > 0
-  run = training.load_run(whole)
   assert run.latent_dim == 64
   x = np.random.default_rng(0).uniform(size=(3, 8, 8, 1)).astype(np.float32)
   z = run.encode(x)  # DDIM inversion: images -> noise codes
@@ -53,15 +54,13 @@ def test_ddpm_smoke_run_resumes_exactly_and_evaluates(tfds_data_dir, digits_feat
   # The decoder is a pure function of the code: the same code, the same image.
   np.testing.assert_array_equal(run.decoder_fn()(z[0]), run.decoder_fn()(z[0]))
   # Every metric that applies: samples against test digits, codes of inverted images.
-  q = training.evaluate(whole, quality=True, feature_net=digits_feature_net[0],
-                        write_images=False)["quality"]
+  q = training.quality_metrics(run, jax.random.PRNGKey(run.exp.cfg.seed), digits_feature_net[0])
   assert q["samples_fid"] >= 0 and 0 <= q["samples_precision"] <= 1
   assert 0 <= q["probe_accuracy_label"] <= 1 and "geodesic_ratio" not in q
 
 
-def test_latent_diffusion_models_the_codes_of_a_vae_run(tfds_data_dir, tmp_path):
-  vae = str(tmp_path / "vae")
-  training.train(_smoke(vae_digits, tfds_data_dir), vae)
+def test_latent_diffusion_models_the_codes_of_a_vae_run(tfds_data_dir, vae_smoke_run, tmp_path):
+  vae = vae_smoke_run
   ldm = str(tmp_path / "ldm")
   training.train(_smoke(ldm_digits, tfds_data_dir, model={"latent_run": vae}), ldm)
   out = training.evaluate(ldm)

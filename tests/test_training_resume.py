@@ -114,9 +114,8 @@ def _damage(workdir, step):
 
 
 def test_damaged_latest_checkpoint_falls_back_to_the_newest_intact_one(
-    tfds_data_dir, tmp_path, caplog):
-  workdir, whole = str(tmp_path / "run"), str(tmp_path / "whole")
-  training.train(_config(tfds_data_dir), whole)
+    tfds_data_dir, vae_smoke_run, tmp_path, caplog):
+  workdir, whole = str(tmp_path / "run"), vae_smoke_run  # whole: the same config, undamaged
   training.train(_config(tfds_data_dir), workdir)  # checkpoints at 4 and 8
   _damage(workdir, 8)
   with caplog.at_level("WARNING"):
