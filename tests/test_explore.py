@@ -10,11 +10,23 @@ import html.parser
 import pathlib
 import urllib.parse
 
+import jax
 import pytest
 
 from configs import cvae_digits, vae2d_digits, vae_digits
 from latentjax import explore, training
 from tests._helpers import run_module
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _unoptimised_compiles():
+  """XLA without its backend optimisations: these tests compile many small programs,
+  compiling dominates their time (about 3x less CPU so), and their checks do not change."""
+  old = jax.config.read("jax_disable_most_optimizations")
+  jax.config.update("jax_disable_most_optimizations", True)
+  yield
+  jax.config.update("jax_disable_most_optimizations", old)
+
 
 # Every section but those for runs without an encoder (GANs; tests/test_explore_gan.py),
 # those of diffusion runs (tests/test_explore_diffusion.py), and the quality table, which
