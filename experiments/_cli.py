@@ -27,12 +27,19 @@ def quiet_logs() -> None:
     logging.set_verbosity(logging.WARNING)
 
 
-def user_errors() -> tuple[type[BaseException], ...]:
-  from latentjax.data import DatasetNotAvailableError
+def is_user_error(e: BaseException) -> bool:
+  """Whether ``e`` is a user error (bad config, missing dataset, damaged run, NaN loss).
+
+  The dataset error is looked up only when ``latentjax.data`` is already imported (it
+  imports TensorFlow; an error raised from it has imported it), so a config error found
+  before any data is read exits without that start-up.
+  """
   from latentjax.training import CheckpointError, ConfigError, NonFiniteLossError
 
-  return (ConfigError, DatasetNotAvailableError, NonFiniteLossError, CheckpointError,
-          FileNotFoundError)
+  if isinstance(e, (ConfigError, NonFiniteLossError, CheckpointError, FileNotFoundError)):
+    return True
+  data = sys.modules.get("latentjax.data")
+  return data is not None and isinstance(e, data.DatasetNotAvailableError)
 
 
 def fail(message: str) -> None:
@@ -44,14 +51,13 @@ def fail(message: str) -> None:
 def run_or_exit(fn, *args, **kwargs):
   """Calls ``fn``; on a user error prints ``error: <message>`` and exits with status 1."""
   quiet_logs()
-  errors = user_errors()
-  from latentjax.training import is_peer_failure, peer_failure_message
-
   try:
     return fn(*args, **kwargs)
-  except errors as e:
-    fail(str(e))
   except Exception as e:
+    if is_user_error(e):
+      fail(str(e))
+    from latentjax.training import is_peer_failure, peer_failure_message
+
     if is_peer_failure(e):  # another process of a multi-process run died
       exit_now(peer_failure_message(e))
     raise

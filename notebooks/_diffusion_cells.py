@@ -36,6 +36,8 @@ from latentjax import diffusion
 config = cddpm_digits.get_config("smoke" if SMALL else None)
 config.train.num_steps = 60 if SMALL else 6000
 config.train.progress_bar = not SMALL
+if SMALL:  # the smoke config logs and checkpoints every 4 steps: fewer is quicker
+  config.train.log_every_steps, config.train.checkpoint_every_steps = 10, config.train.num_steps
 workdir = tempfile.mkdtemp(prefix="latentjax_cddpm_")
 training.train(config, workdir)
 run = training.load_run(workdir)

@@ -35,6 +35,8 @@ from latentjax import data, metrics
 config = gan_ring8.get_config("smoke" if SMALL else None)
 config.train.num_steps = 300 if SMALL else 5000
 config.train.progress_bar = not SMALL
+if SMALL:  # the smoke config logs and checkpoints every 4 steps: fewer is quicker
+  config.train.log_every_steps, config.train.checkpoint_every_steps = 10, config.train.num_steps
 ring_dir = tempfile.mkdtemp(prefix="latentjax_ring8_")
 ring_metrics = training.train_and_evaluate(config, ring_dir)
 ring = training.load_run(ring_dir)
@@ -66,6 +68,8 @@ from configs import dcgan_digits
 config = dcgan_digits.get_config("smoke" if SMALL else None)
 config.train.num_steps = 300 if SMALL else 5000
 config.train.progress_bar = not SMALL
+if SMALL:  # the smoke config logs and checkpoints every 4 steps: fewer is quicker
+  config.train.log_every_steps, config.train.checkpoint_every_steps = 10, config.train.num_steps
 workdir = tempfile.mkdtemp(prefix="latentjax_dcgan_")
 training.train_and_evaluate(config, workdir)
 run = training.load_run(workdir)

@@ -36,6 +36,8 @@ config = vae2d_digits.get_config("smoke" if SMALL else None)
 config.train.num_steps = 600 if SMALL else 4000
 config.data.batch_size = 64 if SMALL else 128
 config.train.progress_bar = not SMALL
+if SMALL:  # the smoke config logs and checkpoints every 4 steps: fewer is quicker
+  config.train.log_every_steps, config.train.checkpoint_every_steps = 10, config.train.num_steps
 workdir = tempfile.mkdtemp(prefix="latentjax_vae2d_")
 metrics = training.train_and_evaluate(config, workdir)
 run = training.load_run(workdir)

@@ -20,6 +20,17 @@ from latentjax import models, training
 from latentjax.models import _conv
 from tests._helpers import FakeSpec
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _unoptimised_compiles():
+  """XLA without its backend optimisations: these tests compile many small programs,
+  compiling dominates their time (about 3x less CPU so), and their checks do not change."""
+  old = jax.config.read("jax_disable_most_optimizations")
+  jax.config.update("jax_disable_most_optimizations", True)
+  yield
+  jax.config.update("jax_disable_most_optimizations", old)
+
+
 DN = ("NHWC", "HWIO", "NHWC")
 _SETTINGS = settings(max_examples=15, deadline=None, derandomize=True)
 

@@ -17,6 +17,17 @@ from latentjax import diffusion, explore, training
 from tests.test_explore import parse_report
 from tests.test_explore_gan import _finite_cells
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _unoptimised_compiles():
+  """XLA without its backend optimisations: these tests compile many small programs,
+  compiling dominates their time (about 3x less CPU so), and their checks do not change."""
+  old = jax.config.read("jax_disable_most_optimizations")
+  jax.config.update("jax_disable_most_optimizations", True)
+  yield
+  jax.config.update("jax_disable_most_optimizations", old)
+
+
 # Sizes of everything the report computes, small enough for the sampler in every decode.
 _SETTINGS = dict(num_examples=24, num_pairs=1, num_frames=4, length_resolution=6,
                  gif_frames=3, num_pca=1, traversal_steps=3, num_analogies=1, tsne=False,

@@ -8,6 +8,7 @@ SeFa directions and the principal directions of the inverted codes.
 
 import pathlib
 
+import jax
 import numpy as np
 import pytest
 
@@ -15,6 +16,17 @@ from configs import cgan_digits, dcgan_digits, gan_ring8
 from latentjax import explore, training
 from tests._helpers import run_module
 from tests.test_explore import parse_report
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _unoptimised_compiles():
+  """XLA without its backend optimisations: these tests compile many small programs,
+  compiling dominates their time (about 3x less CPU so), and their checks do not change."""
+  old = jax.config.read("jax_disable_most_optimizations")
+  jax.config.update("jax_disable_most_optimizations", True)
+  yield
+  jax.config.update("jax_disable_most_optimizations", old)
+
 
 ENCODED_ONLY = ("Reconstructions", "Arithmetic and attribute directions",
                 "Latent scatter and clusters", "Geometry: magnification factor and geodesics")
@@ -57,7 +69,7 @@ def _finite_cells(page) -> int:
 
 def test_entry_point_on_a_toy2d_gan_shows_mode_coverage(gan_runs):
   proc = run_module("experiments.explore", f"--workdir={gan_runs['ring8']}", "--small",
-                    timeout=300)
+                    env={"JAX_DISABLE_MOST_OPTIMIZATIONS": "1"}, timeout=300)
   assert proc.returncode == 0, proc.stderr[-3000:]
   path = pathlib.Path(gan_runs["ring8"]) / "report.html"
   assert f"Report: {path.resolve()}" in proc.stdout

@@ -160,9 +160,7 @@ def train(config, workdir: str, *, until_step: int | None = None,
     latentjax.training.CheckpointError: when no checkpoint of the run can be restored.
     latentjax.data.DatasetNotAvailableError: when the dataset is absent.
   """
-  from latentjax import data
-
-  cfg = ExperimentConfig.from_config(config)
+  cfg = ExperimentConfig.from_config(config)  # before importing the data (TensorFlow)
   if until_step is not None and not 1 <= until_step:
     raise ValueError(f"`until_step` must be >= 1, got {until_step}")
   profile_steps = check_profile_steps(profile_steps, cfg.train.num_steps)
@@ -194,6 +192,8 @@ def train(config, workdir: str, *, until_step: int | None = None,
     write_config(config, workdir, resumed_step=start if resuming else None)
   placed = compiled.put_state(state)
   del state
+
+  from latentjax import data
 
   batches = data.load(
       cfg.data.name, exp.train_split, batch_size=cfg.data.batch_size // jax.process_count(),
