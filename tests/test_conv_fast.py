@@ -20,15 +20,7 @@ from latentjax import models, training
 from latentjax.models import _conv
 from tests._helpers import FakeSpec
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _unoptimised_compiles():
-  """XLA without its backend optimisations: these tests compile many small programs,
-  compiling dominates their time (about 3x less CPU so), and their checks do not change."""
-  old = jax.config.read("jax_disable_most_optimizations")
-  jax.config.update("jax_disable_most_optimizations", True)
-  yield
-  jax.config.update("jax_disable_most_optimizations", old)
+pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
 
 
 DN = ("NHWC", "HWIO", "NHWC")

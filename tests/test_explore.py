@@ -10,26 +10,17 @@ import html.parser
 import pathlib
 import urllib.parse
 
-import jax
 import pytest
 
 from configs import cvae_digits, vae2d_digits, vae_digits
 from latentjax import explore, training
 from tests._helpers import run_module
 
-
 # The entry point's environment: XLA without its backend optimisations, as in this module.
 UNOPTIMISED = {"JAX_DISABLE_MOST_OPTIMIZATIONS": "1"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _unoptimised_compiles():
-  """XLA without its backend optimisations: these tests compile many small programs,
-  compiling dominates their time (about 3x less CPU so), and their checks do not change."""
-  old = jax.config.read("jax_disable_most_optimizations")
-  jax.config.update("jax_disable_most_optimizations", True)
-  yield
-  jax.config.update("jax_disable_most_optimizations", old)
+pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
 
 
 # Every section but those for runs without an encoder (GANs; tests/test_explore_gan.py),

@@ -17,15 +17,7 @@ from latentjax import diffusion, explore, training
 from tests.test_explore import parse_report
 from tests.test_explore_gan import _finite_cells
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _unoptimised_compiles():
-  """XLA without its backend optimisations: these tests compile many small programs,
-  compiling dominates their time (about 3x less CPU so), and their checks do not change."""
-  old = jax.config.read("jax_disable_most_optimizations")
-  jax.config.update("jax_disable_most_optimizations", True)
-  yield
-  jax.config.update("jax_disable_most_optimizations", old)
+pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
 
 
 # Sizes of everything the report computes, small enough for the sampler in every decode.

@@ -8,7 +8,6 @@ SeFa directions and the principal directions of the inverted codes.
 
 import pathlib
 
-import jax
 import numpy as np
 import pytest
 
@@ -17,15 +16,7 @@ from latentjax import explore, training
 from tests._helpers import run_module
 from tests.test_explore import parse_report
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _unoptimised_compiles():
-  """XLA without its backend optimisations: these tests compile many small programs,
-  compiling dominates their time (about 3x less CPU so), and their checks do not change."""
-  old = jax.config.read("jax_disable_most_optimizations")
-  jax.config.update("jax_disable_most_optimizations", True)
-  yield
-  jax.config.update("jax_disable_most_optimizations", old)
+pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
 
 
 ENCODED_ONLY = ("Reconstructions", "Arithmetic and attribute directions",

@@ -1,21 +1,12 @@
 """The pieces of the exploration report, on toy decoders with known answers."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from latentjax import explore
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _unoptimised_compiles():
-  """XLA without its backend optimisations: these tests compile many small programs,
-  compiling dominates their time (about 3x less CPU so), and their checks do not change."""
-  old = jax.config.read("jax_disable_most_optimizations")
-  jax.config.update("jax_disable_most_optimizations", True)
-  yield
-  jax.config.update("jax_disable_most_optimizations", old)
+pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
 
 
 A = jnp.asarray(np.random.RandomState(0).randn(12, 3).astype(np.float32))

@@ -7,15 +7,7 @@ import pytest
 
 from latentjax import models
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _unoptimised_compiles():
-  """XLA without its backend optimisations: these tests compile many small programs,
-  compiling dominates their time (about 3x less CPU so), and their checks do not change."""
-  old = jax.config.read("jax_disable_most_optimizations")
-  jax.config.update("jax_disable_most_optimizations", True)
-  yield
-  jax.config.update("jax_disable_most_optimizations", old)
+pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
 
 
 @pytest.mark.parametrize("architecture", ["mlp", "conv"])
