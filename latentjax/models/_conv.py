@@ -215,11 +215,7 @@ def _conv_t_phases(y, w, strides, pads, in_hw, precision):
       # taps a0, a0 + s, ... in reverse: increasing offsets into y
       wk = lax.rev(w[a0:a0 + strides[0] * (ta - 1) + 1:strides[0],
                      b0:b0 + strides[1] * (tb - 1) + 1:strides[1]], (0, 1))
-      # padding (which may be negative) as its own op: XLA:CPU gave wrong values for a
-      # convolution with negative window padding and several channels
-      yp = lax.pad(y, jnp.zeros((), y.dtype), ((0, 0, 0), (*pad_a, 0), (*pad_b, 0), (0, 0, 0)))
-      part = lax.conv_general_dilated(yp, wk.transpose(0, 1, 3, 2), (1, 1), "VALID",
-                                      dimension_numbers=_NHWC, precision=precision)
+      part = _xla_conv(y, wk.transpose(0, 1, 3, 2), (1, 1), (pad_a, pad_b), precision)
       cols.append(lax.pad(part, jnp.zeros((), y.dtype),
                           ((0, 0, 0), (0, size_h - len_a, 0), (0, size_w - len_b, 0),
                            (0, 0, 0))))
