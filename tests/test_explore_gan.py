@@ -14,7 +14,7 @@ import pytest
 from configs import cgan_digits, dcgan_digits, gan_ring8
 from latentjax import explore, training
 from tests._helpers import run_module
-from tests.test_explore import parse_report
+from tests.test_explore import UNOPTIMISED, parse_report
 
 pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
 
@@ -60,7 +60,7 @@ def _finite_cells(page) -> int:
 
 def test_entry_point_on_a_toy2d_gan_shows_mode_coverage(gan_runs):
   proc = run_module("experiments.explore", f"--workdir={gan_runs['ring8']}", "--small",
-                    env={"JAX_DISABLE_MOST_OPTIMIZATIONS": "1"}, timeout=300)
+                    env=UNOPTIMISED, timeout=300)
   assert proc.returncode == 0, proc.stderr[-3000:]
   path = pathlib.Path(gan_runs["ring8"]) / "report.html"
   assert f"Report: {path.resolve()}" in proc.stdout
