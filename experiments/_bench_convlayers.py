@@ -9,6 +9,7 @@ round, and each figure is the fastest round: on a shared machine the least distu
 run is the one that says what the code can do.
 """
 
+import functools
 import math
 import time
 
@@ -40,9 +41,11 @@ def _layer_fns(kind, conv_impl, strides, padding):
   else:
     conv_t = models.conv_transpose_fast if conv_impl == "fast" else lax.conv_transpose
     apply = lambda x, w: conv_t(x, w, strides, padding, dimension_numbers=dn)
-  forward = jax.jit(lambda x, w, dy: apply(x, w))
-  input_grad = jax.jit(lambda x, w, dy: jax.vjp(lambda v: apply(v, w), x)[1](dy)[0])
-  weight_grad = jax.jit(lambda x, w, dy: jax.vjp(lambda v: apply(x, v), w)[1](dy)[0])
+  jit = functools.partial(jax.jit,
+                          compiler_options=models.conv_compiler_options(conv_impl) or None)
+  forward = jit(lambda x, w, dy: apply(x, w))
+  input_grad = jit(lambda x, w, dy: jax.vjp(lambda v: apply(v, w), x)[1](dy)[0])
+  weight_grad = jit(lambda x, w, dy: jax.vjp(lambda v: apply(x, v), w)[1](dy)[0])
   return {"forward": forward, "input_grad": input_grad, "weight_grad": weight_grad}
 
 

@@ -235,7 +235,8 @@ def _conv_vae_losses(conv_impl, mode="sharded", num_devices=1, steps=3):
   cfg = training.ExperimentConfig.from_config(config)
   exp = training.build_experiment(cfg, spec=FakeSpec())
   compiled = training.compile_train_step(exp.loss_fn, ema_decay=0.9, mode=mode,
-                                         devices=jax.devices()[:num_devices])
+                                         devices=jax.devices()[:num_devices],
+                                         compiler_options=training.step_compiler_options(cfg))
   state = compiled.put_state(training.init_state(exp, jax.random.PRNGKey(0)))
   rng = np.random.default_rng(0)
   losses = []
@@ -251,6 +252,18 @@ def test_conv_vae_trains_to_the_same_losses_with_xla_and_fast():
   xla = _conv_vae_losses("xla")
   np.testing.assert_allclose(_conv_vae_losses("fast"), xla, rtol=1e-4)
   np.testing.assert_allclose(_conv_vae_losses("fast", "pmap", 4), xla, rtol=1e-4)
+
+
+def test_runs_of_conv_models_compile_their_step_with_the_conv_options():
+  config = vae_digits.get_config("smoke")
+  config.model.conv_impl = "fast"
+  mlp = training.ExperimentConfig.from_config(config)
+  assert training.step_compiler_options(mlp) == {}  # an MLP step ran slower with them
+  config.model.architecture = "conv"
+  conv = training.ExperimentConfig.from_config(config)
+  assert training.step_compiler_options(conv) == models.conv_compiler_options("fast")
+  config.model.conv_impl = "xla"
+  assert training.step_compiler_options(training.ExperimentConfig.from_config(config)) == {}
 
 
 def test_conv_impl_config_key_is_validated():

@@ -141,3 +141,53 @@ def test_negative_padding_is_cropped_before_the_convolution():
                                            dimension_numbers=NHWC)
     np.testing.assert_allclose(np.asarray(got), np_conv(x, w, (1, 1), pads),
                                rtol=1e-4, atol=1e-4, err_msg=str(pads))
+
+
+@pytest.mark.parametrize("in_hw, c, kernel, strides, expected", [
+    ((16, 16), 16, (4, 4), (2, 2), "phases"),  # wide and large: stride-1 convs over phases
+    ((17, 16), 16, (3, 3), (2, 2), "phases"),  # an odd size and a 3x3 kernel too
+    ((8, 8), 16, (4, 4), (2, 2), "s2d"),  # small image: one matmul and shifted adds
+    ((32, 32), 3, (4, 4), (2, 1), "s2d"),  # thin (RGB) image
+    ((9, 7), 16, (3, 3), (2, 2), "xla"),  # small, kernel not divisible by the stride
+    ((16, 16), 16, (3, 3), (1, 1), "xla"),  # stride 1: XLA's transpose is a plain conv
+])
+def test_auto_transpose_formulation_by_shape_equals_the_adjoint(in_hw, c, kernel, strides,
+                                                                expected):
+  pads = ((1, 2), (1, 1))
+  assert _conv._conv_t_formulation(c, strides, in_hw, kernel, pads) == expected
+  rng = np.random.default_rng(5)
+  x = rng.normal(size=(2, *in_hw, c)).astype(np.float32)
+  w = rng.normal(size=(*kernel, c, 5)).astype(np.float32)
+  g = rng.normal(size=np_conv(x, w, strides, pads).shape).astype(np.float32)
+  _, vjp = jax.vjp(lambda x: models.conv_general_dilated_fast(
+      x, jnp.asarray(w), strides, pads, dimension_numbers=NHWC), jnp.asarray(x))
+  np.testing.assert_allclose(np.asarray(jax.jit(vjp)(jnp.asarray(g))[0]),
+                             np_conv_t(g, w, strides, pads, in_hw), rtol=1e-4, atol=1e-3)
+
+
+def test_compiler_options_only_for_the_fast_convolutions_on_cpu():
+  options = models.conv_compiler_options("fast", "cpu")
+  assert options == models.conv_compiler_options("auto", "cpu") and options
+  assert models.conv_compiler_options("xla", "cpu") == {}
+  assert models.conv_compiler_options("auto", "gpu") == {}
+  assert models.conv_compiler_options("fast", "tpu") == {}  # Eigen is a CPU matter
+  with pytest.raises(ValueError, match="`conv_impl`"):
+    models.conv_compiler_options("eigen")
+
+
+def test_compiler_options_route_a_step_away_from_ynnpack_with_the_same_values():
+  x = jnp.asarray(np.random.default_rng(6).normal(size=(4, 16, 16, 16)), jnp.float32)
+  w = jnp.asarray(np.random.default_rng(7).normal(size=(4, 4, 16, 8)), jnp.float32) / 16
+
+  def loss(x, w):
+    y = models.conv_general_dilated_fast(x, w, (2, 2), "SAME", dimension_numbers=NHWC)
+    return jnp.sum(jnp.tanh(y) ** 2)
+
+  grad = jax.grad(loss, argnums=(0, 1))
+  plain = jax.jit(grad).lower(x, w).compile()
+  tuned = jax.jit(grad, compiler_options=models.conv_compiler_options("fast")).lower(
+      x, w).compile()
+  if "ynn_fusion" in plain.as_text():  # this XLA:CPU hands convolutions to YNNPACK
+    assert "ynn_fusion" not in tuned.as_text()
+  for a, b in zip(plain(x, w), tuned(x, w), strict=True):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)

@@ -13,6 +13,7 @@ from latentjax.models._classifier import Classifier
 from latentjax.models._code_gaussian import fit_code_gaussian, sample_code_gaussian
 from latentjax.models._conv import (
     CONV_IMPLS,
+    conv_compiler_options,
     conv_general_dilated_fast,
     conv_general_dilated_fn,
     conv_transpose_fast,
@@ -78,6 +79,7 @@ __all__ = [
     "build_model",
     "cast_floating",
     "check_compute_dtype",
+    "conv_compiler_options",
     "conv_general_dilated_fast",
     "conv_general_dilated_fn",
     "conv_layer",

@@ -73,6 +73,38 @@ def conv_general_dilated_fn(conv_impl: str) -> Callable[..., Array]:
   return lax.conv_general_dilated
 
 
+# XLA:CPU hands convolutions and matrix products to YNNPACK by default. The fast
+# formulations ran faster on Eigen's kernels (XLA:CPU's other path): whole training steps
+# 1.15-1.35x on convvae32, dcgan32 and unet32, alternating windows in one process; an MLP
+# step ran 0.94x, so only convolutional models take these options.
+_CPU_FAST_CONV_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "",
+                          "xla_cpu_use_xnnpack": False}
+
+
+def conv_compiler_options(conv_impl: str, backend: str | None = None) -> dict:
+  """XLA compiler options for a step of a convolutional model built with ``conv_impl``.
+
+  On CPU with the fast convolutions, the options that route convolutions and matrix
+  products to Eigen's kernels rather than YNNPACK's; otherwise none. Pass them to
+  ``jax.jit(step, compiler_options=...)`` (or ``lowered.compile(...)``); the values a step
+  computes are the same either way, to float rounding.
+
+  Args:
+    conv_impl: "auto", "xla" or "fast" (as given to the model).
+    backend: the platform compiled for (default: ``jax.default_backend()``).
+
+  Returns:
+    A new dict, empty unless the backend is CPU and ``conv_impl`` resolves to "fast".
+
+  Raises:
+    ValueError: for an unknown ``conv_impl``.
+  """
+  backend = backend or jax.default_backend()
+  if resolve_conv_impl(conv_impl, backend) == "fast" and backend == "cpu":
+    return dict(_CPU_FAST_CONV_OPTIONS)
+  return {}
+
+
 # --------------------------------------------------------------------------- the three maps
 # x [B, H, W, C], w [kh, kw, C, O], y [B, Ho, Wo, O]; ``pads`` ((lo, hi), (lo, hi)) may be
 # negative. The convolution is y = A_w x; ``_conv_t`` is its transpose A_w^T (what the input
@@ -225,20 +257,39 @@ def _conv_t_phases(y, w, strides, pads, in_hw, precision):
   return x[:, :in_hw[0], :in_hw[1], :]
 
 
-# Which formulation each map uses (measured on XLA:CPU with ``configs/bench_convlayers.py``,
-# the convvae32 and dcgan32 steps): XLA's strided convolution and its own input and weight
-# gradients are fast once the image has a few channels; the patches-and-matmul forward
-# wins for thin inputs (RGB images, RGB outputs). The alternatives stay selectable here:
-# "s2d" — the space-to-depth forms above, the thin forward as s2d patches x matmul and the
-# transpose as matmul + stride-1 col2im + depth-to-space (faster for single layers, up to
-# 1.2-2.4x for the transpose, but slower in the whole convvae32 step: 285 against 361
-# examples/s, alternating windows) — and the strided col2im ("matmul") for the transpose
-# and the patches matmul for the weight gradient, also slower end to end. "phases" for the
-# transpose (images of 16 channels or more; see ``_conv_t_phases``) ran 1.6-2.3x faster
-# than XLA's on the 16x16 and 32x32 layers alone, but the whole steps only moved within
-# their noise on an idle machine (convvae32 0.97x, dcgan32 1.05x, alternating windows).
+# Which formulation each map uses. Measured on XLA:CPU (2 cores, Eigen's kernels, see
+# ``conv_compiler_options``) with the layers of ``configs/bench_convlayers.py`` and the
+# whole convvae32, dcgan32 and unet32 steps:
+#   * "conv" — XLA's strided convolution once the image has 16 channels or more; for a
+#     thin (RGB) input, "s2d" (patches of the space-to-depth image times the kernel,
+#     4 taps instead of 16: 1.6 against 5.4 ms on one core for convvae32's first layer)
+#     where it applies, else "matmul" (patches of the image).
+#   * "conv_t" — "auto": "phases" (see ``_conv_t_phases``) for images of 16 channels or
+#     more and at least 16x16 pixels, where XLA's own transpose (an input-dilated
+#     convolution, which Eigen runs on one thread) was 1.3x slower on one core and 2.5x
+#     on two; "s2d" (one matmul, stride-1 col2im, depth-to-space) for thin or small
+#     images; XLA's transpose otherwise. "xla", "phases", "s2d" and "matmul" (strided
+#     col2im) each force one.
+#   * "dw" — XLA's own weight gradient ("xla"), which Eigen runs at 60-170 GFLOP/s here;
+#     "matmul" (patches of x contracted with dy) stays selectable.
+# Whole steps alternate too much between windows on these machines to rank variants
+# that differ by less than ~5%; the choices above are the ones that held up in both the
+# single-layer and the whole-step measurements.
 _MATMUL_BELOW_CHANNELS = 16
-_FORMULATION = {"conv": "matmul", "conv_t": "xla", "dw": "xla"}
+_PHASES_FROM_PIXELS = 16 * 16
+_FORMULATION = {"conv": "s2d", "conv_t": "auto", "dw": "xla"}
+
+
+def _conv_t_formulation(c: int, strides, in_hw, kernel, pads) -> str:
+  """The formulation ``_conv_t_impl`` uses for a transpose into [B, *in_hw, c]."""
+  form = _FORMULATION["conv_t"]
+  if form != "auto":
+    return form
+  if max(strides) != 2:
+    return "xla"
+  if c >= _MATMUL_BELOW_CHANNELS and in_hw[0] * in_hw[1] >= _PHASES_FROM_PIXELS:
+    return "phases"
+  return "s2d" if _s2d_pads(in_hw, kernel, strides, pads) is not None else "xla"
 
 
 def _conv_impl(x, w, strides, pads, precision):
@@ -257,20 +308,23 @@ def _conv_impl(x, w, strides, pads, precision):
 
 def _conv_t_impl(y, w, strides, pads, in_hw, precision):
   kh, kw, c, o = w.shape
-  if (_FORMULATION["conv_t"] == "phases" and max(strides) == 2
-      and c >= _MATMUL_BELOW_CHANNELS):  # thin images: XLA's own transpose was faster
-    x = _conv_t_phases(y, w, strides, pads, in_hw, precision)
+  form = _conv_t_formulation(c, strides, in_hw, (kh, kw), pads)
+  if form == "phases":
+    # thin images: XLA's own transpose was faster than phases of 1-3 channels
+    x = (_conv_t_phases(y, w, strides, pads, in_hw, precision)
+         if max(strides) == 2 and c >= _MATMUL_BELOW_CHANNELS else None)
     if x is not None:
       return x
+    form = "s2d" if _FORMULATION["conv_t"] == "auto" else "xla"
   s2d = _s2d_pads(in_hw, (kh, kw), strides, pads)
-  if _FORMULATION["conv_t"] == "s2d" and s2d is not None:
+  if form == "s2d" and s2d is not None:
     w2 = _s2d_kernel(w, strides)
     cols = _matmul(y, w2.reshape(-1, o), ((3,), (1,)), precision, y.dtype)
     z_hw = tuple((n + lo + hi) // s for n, (lo, hi), s in zip(in_hw, s2d, strides, strict=True))
     z = _col2im(cols, w2.shape[:2], (1, 1), z_hw, y.dtype)
     neg = tuple((-lo, -hi) for lo, hi in s2d)
     return lax.pad(_depth_to_space(z, strides, c), jnp.zeros((), y.dtype), _lax_pads(neg))
-  if _FORMULATION["conv_t"] != "matmul":
+  if form != "matmul":
     x_aval = jax.ShapeDtypeStruct((y.shape[0], *in_hw, c), y.dtype)
     return jax.linear_transpose(lambda x: _xla_conv(x, w, strides, pads, precision),
                                 x_aval)(y)[0]

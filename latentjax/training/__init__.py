@@ -42,7 +42,12 @@ from latentjax.training._family_gan import GANNetworks, make_gan_step, make_gan_
 from latentjax.training._logging import MetricWriter, read_metrics
 from latentjax.training._loop import NonFiniteLossError, check_data, has_checkpoint, train
 from latentjax.training._optim import make_optimizer
-from latentjax.training._parallel import CompiledStep, compile_step, compile_train_step
+from latentjax.training._parallel import (
+    CompiledStep,
+    compile_step,
+    compile_train_step,
+    step_compiler_options,
+)
 from latentjax.training._profile import check_profile_steps, parse_profile_steps
 from latentjax.training._quality import quality_metrics
 from latentjax.training._resume import check_resume, config_differences
@@ -123,6 +128,7 @@ __all__ = [
     "read_metrics",
     "register_family",
     "registered_families",
+    "step_compiler_options",
     "sum_over_processes",
     "train",
     "train_and_evaluate",

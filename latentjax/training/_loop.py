@@ -26,7 +26,7 @@ from latentjax.training._distributed import barrier
 from latentjax.training._experiment import build_experiment, init_state, make_step
 from latentjax.training._keys import EVAL_KEY, INIT_KEY, TRAIN_KEY
 from latentjax.training._logging import MetricWriter
-from latentjax.training._parallel import compile_step
+from latentjax.training._parallel import compile_step, step_compiler_options
 from latentjax.training._profile import StepProfiler, check_profile_steps
 from latentjax.training._resume import check_resume, write_config
 
@@ -178,7 +178,8 @@ def train(config, workdir: str, *, until_step: int | None = None,
   last_step = min(cfg.train.num_steps, until_step or cfg.train.num_steps)
 
   compiled = compile_step(lambda axis_name: make_step(exp, axis_name),
-                          mode=cfg.train.parallel, devices=devices)
+                          mode=cfg.train.parallel, devices=devices,
+                          compiler_options=step_compiler_options(cfg))
   base_key = jax.random.PRNGKey(cfg.seed)
   state = init_state(exp, jax.random.fold_in(base_key, INIT_KEY))
   barrier("latentjax_train_checked")  # every process has read the workdir before it changes

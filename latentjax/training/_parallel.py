@@ -44,8 +44,20 @@ class CompiledStep:
   num_devices: int
 
 
+def step_compiler_options(cfg) -> dict:
+  """XLA options for a run's training step: ``models.conv_compiler_options`` of
+  ``config.model.conv_impl`` for a convolutional model (``architecture="conv"``), else none
+  (an MLP step ran slower with them)."""
+  from latentjax import models
+
+  if cfg.model.architecture != "conv":
+    return {}
+  return models.conv_compiler_options(cfg.model.conv_impl)
+
+
 def compile_train_step(loss_fn: Callable, *, ema_decay: float, mode: str,
-                       devices: Sequence[jax.Device]) -> CompiledStep:
+                       devices: Sequence[jax.Device],
+                       compiler_options: dict | None = None) -> CompiledStep:
   """Compiles ``make_train_step(loss_fn, ema_decay=...)`` (a single-loss step).
 
   Args:
@@ -53,17 +65,19 @@ def compile_train_step(loss_fn: Callable, *, ema_decay: float, mode: str,
     ema_decay: EMA decay.
     mode: "sharded" or "pmap".
     devices: the devices to run on (all of this run's global devices).
+    compiler_options: see ``compile_step``.
 
   Raises:
     ValueError: for an unknown mode.
   """
   return compile_step(
       lambda axis_name: make_train_step(loss_fn, ema_decay=ema_decay, axis_name=axis_name),
-      mode=mode, devices=devices)
+      mode=mode, devices=devices, compiler_options=compiler_options)
 
 
 def compile_step(make_step: Callable[[str | None], Callable], *, mode: str,
-                 devices: Sequence[jax.Device]) -> CompiledStep:
+                 devices: Sequence[jax.Device],
+                 compiler_options: dict | None = None) -> CompiledStep:
   """Builds and compiles (lazily, on first call) any family's step.
 
   Args:
@@ -71,25 +85,29 @@ def compile_step(make_step: Callable[[str | None], Callable], *, mode: str,
       called with None for "sharded" and with the pmap axis name for "pmap".
     mode: "sharded" or "pmap".
     devices: the devices to run on (all of this run's global devices).
+    compiler_options: XLA options for the "sharded" step's compilation (e.g.
+      ``models.conv_compiler_options``); ``jax.pmap`` takes none, so "pmap" compiles
+      with XLA's defaults.
 
   Raises:
     ValueError: for an unknown mode.
   """
   devices = list(devices)
   if mode == "sharded":
-    return _sharded(make_step(None), devices)
+    return _sharded(make_step(None), devices, compiler_options)
   if mode == "pmap":
     return _pmapped(make_step(DATA_AXIS), devices)
   raise ValueError(f"Unknown parallel mode {mode!r}; registered: pmap, sharded")
 
 
-def _sharded(step_fn, devices) -> CompiledStep:
+def _sharded(step_fn, devices, compiler_options=None) -> CompiledStep:
   mesh = Mesh(np.asarray(devices), (DATA_AXIS,))
   replicated = NamedSharding(mesh, PartitionSpec())
   data = NamedSharding(mesh, PartitionSpec(DATA_AXIS))
   step = jax.jit(step_fn,
                  in_shardings=(replicated, data, replicated),
-                 out_shardings=(replicated, replicated), donate_argnums=0)
+                 out_shardings=(replicated, replicated), donate_argnums=0,
+                 compiler_options=compiler_options or None)
 
   def put_batch(batch):
     return jax.tree.map(lambda x: jax.make_array_from_process_local_data(data, x), batch)
