@@ -7,11 +7,13 @@ slowly. ``conv_general_dilated_fast`` is a drop-in for ``lax.conv_general_dilate
 that, for the 2-D NHWC/HWIO cases networks use, is built from three maps of a strided
 convolution y = A_w x:
 
-  * A_w itself: XLA's convolution, or a matrix product over image patches (im2col +
-    ``dot_general``) when the input has fewer than 16 channels;
+  * A_w itself: XLA's convolution, or a matrix product over patches of the image's
+    space-to-depth rearrangement when the input has fewer than 16 channels;
   * its transpose A_w^T (the input gradient, and also a transposed convolution, which is
-    rewritten as A^T of a strided convolution with the flipped, in/out-swapped kernel);
-  * its weight gradient, a contraction of patches of x with y.
+    rewritten as A^T of a strided convolution with the flipped, in/out-swapped kernel):
+    stride-1 convolutions over the pixel phases of x for wide images, a matmul and a
+    stride-1 col2im for thin or small ones;
+  * its weight gradient (XLA's strided one).
 
 A ``jax.custom_vjp`` ties them together — the gradients of each map are the other two —
 so every gradient, of any order, of a convolution *or* a transposed convolution runs
@@ -24,6 +26,7 @@ never wrong::
     y = conv_general_dilated_fast(x, w, (2, 2), "SAME",
                                   dimension_numbers=("NHWC", "HWIO", "NHWC"))
     conv = conv_general_dilated_fn(resolve_conv_impl("auto"))  # fast on CPU only
+    step = jax.jit(step, compiler_options=conv_compiler_options("auto"))  # Eigen on CPU
 
 ``conv_transpose_fast`` is the same drop-in for ``lax.conv_transpose``.
 """
