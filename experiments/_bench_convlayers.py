@@ -42,7 +42,7 @@ def _layer_fns(kind, conv_impl, strides, padding):
     conv_t = models.conv_transpose_fast if conv_impl == "fast" else lax.conv_transpose
     apply = lambda x, w: conv_t(x, w, strides, padding, dimension_numbers=dn)
   jit = functools.partial(jax.jit,
-                          compiler_options=models.conv_compiler_options(conv_impl) or None)
+                          compiler_options=models.conv_compiler_options(conv_impl))
   forward = jit(lambda x, w, dy: apply(x, w))
   input_grad = jit(lambda x, w, dy: jax.vjp(lambda v: apply(v, w), x)[1](dy)[0])
   weight_grad = jit(lambda x, w, dy: jax.vjp(lambda v: apply(x, v), w)[1](dy)[0])

@@ -160,7 +160,7 @@ def _dcgan32_run(config, conv_impl, compute_dtype="float32"):
   step = jax.jit(make_dcgan_step(gen, disc, objectives.get_gan_loss(config.model.loss),
                                  g_tx, d_tx, config.model.latent_dim, compute_dtype),
                  donate_argnums=0,
-                 compiler_options=models.conv_compiler_options(conv_impl) or None)
+                 compiler_options=models.conv_compiler_options(conv_impl))
   count = lambda p: sum(int(x.size) for x in jax.tree.leaves(p))
   sizes = (count(state["g_params"]), count(state["d_params"]))
   compiled, state, compile_s, xla_flops = _bench_models.compile_and_warm(

@@ -104,7 +104,7 @@ def _convvae32_step(config, conv_impl, compute_dtype="float32"):
   num_params = sum(x.size for x in jax.tree.leaves(state.params))
   batch = {"image": jax.random.uniform(key, (config.batch_size, *shape))}
   step = jax.jit(training.make_train_step(loss_fn, ema_decay=0.0), donate_argnums=0,
-                 compiler_options=models.conv_compiler_options(conv_impl) or None)
+                 compiler_options=models.conv_compiler_options(conv_impl))
 
   compiled, state, compile_s, xla_flops = compile_and_warm(
       step, state, (batch, key), config.timing.warmup_steps)

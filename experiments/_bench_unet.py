@@ -231,7 +231,7 @@ def ddim_sampling_rate(config, conv_impl, params) -> dict:
   net = _model(config, conv_impl)
   window = sc.steps_per_window
   run = jax.jit(make_ddim_window(net, _schedule(config), sc.num_steps, window),
-                compiler_options=models.conv_compiler_options(conv_impl) or None)
+                compiler_options=models.conv_compiler_options(conv_impl))
   x = jax.random.normal(jax.random.PRNGKey(3), (config.batch_size, *config.model.input_shape))
   begin = time.perf_counter()
   x = jax.block_until_ready(run(params, x, 0))
@@ -263,7 +263,7 @@ def _unet32_run(config, conv_impl, params, compute_dtype="float32"):
                           (config.batch_size, *config.model.input_shape),
                           minval=-1.0, maxval=1.0)
   step = jax.jit(make_unet_step(net, tx, _schedule(config), compute_dtype), donate_argnums=0,
-                 compiler_options=models.conv_compiler_options(conv_impl) or None)
+                 compiler_options=models.conv_compiler_options(conv_impl))
   num_params = sum(int(x.size) for x in jax.tree.leaves(params))
   compiled, state, compile_s, xla_flops = _bench_models.compile_and_warm(
       step, state, (x0,), config.timing.warmup_steps)

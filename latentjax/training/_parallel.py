@@ -107,7 +107,7 @@ def _sharded(step_fn, devices, compiler_options=None) -> CompiledStep:
   step = jax.jit(step_fn,
                  in_shardings=(replicated, data, replicated),
                  out_shardings=(replicated, replicated), donate_argnums=0,
-                 compiler_options=compiler_options or None)
+                 compiler_options=compiler_options)
 
   def put_batch(batch):
     return jax.tree.map(lambda x: jax.make_array_from_process_local_data(data, x), batch)
