@@ -286,6 +286,8 @@ _FORMULATION = {"conv": "s2d", "conv_t": "auto", "dw": "xla"}
 def _conv_t_formulation(c: int, strides, in_hw, kernel, pads) -> str:
   """The formulation ``_conv_t_impl`` uses for a transpose into [B, *in_hw, c]."""
   form = _FORMULATION["conv_t"]
+  if form == "phases" and (max(strides) != 2 or c < _MATMUL_BELOW_CHANNELS):
+    return "xla"  # thin images: XLA's own transpose was faster than phases of 1-3 channels
   if form != "auto":
     return form
   if max(strides) != 2:
@@ -313,9 +315,7 @@ def _conv_t_impl(y, w, strides, pads, in_hw, precision):
   kh, kw, c, o = w.shape
   form = _conv_t_formulation(c, strides, in_hw, (kh, kw), pads)
   if form == "phases":
-    # thin images: XLA's own transpose was faster than phases of 1-3 channels
-    x = (_conv_t_phases(y, w, strides, pads, in_hw, precision)
-         if max(strides) == 2 and c >= _MATMUL_BELOW_CHANNELS else None)
+    x = _conv_t_phases(y, w, strides, pads, in_hw, precision)
     if x is not None:
       return x
     form = "s2d" if _FORMULATION["conv_t"] == "auto" else "xla"
