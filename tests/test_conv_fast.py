@@ -210,6 +210,53 @@ def test_fast_conv_transpose_layer_equals_flax(padding):
                              atol=1e-5)
 
 
+def _upsample_then_conv(x, w):
+  up = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+  return lax.conv_general_dilated(up, w, (1, 1), "SAME", dimension_numbers=DN,
+                                  precision=lax.Precision.HIGHEST)
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 5, 16), (1, 3, 7, 3), (2, 1, 1, 4), (1, 4, 4, 1)])
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_upsample_conv_phases_equal_upsampling_then_convolution(shape, dtype):
+  x, w = _inputs(shape[0], shape[1], shape[2], shape[3], 5, 3, 3, dtype)
+  fast = _values_and_grads(models.upsample_conv_phases, x, w, jax.random.PRNGKey(3))
+  ref = _values_and_grads(_upsample_then_conv, x, w, jax.random.PRNGKey(3))
+  assert fast[0].shape == (shape[0], 2 * shape[1], 2 * shape[2], 5)
+  _assert_same(fast, ref, dtype)
+
+
+def test_upsample_conv_phases_grad_of_grad():
+  x, w = _inputs(1, 4, 3, 2, 3, 3, 3, jnp.float32)
+  def loss(fn):
+    return lambda x, w: jnp.sum(jax.grad(lambda w: jnp.sum(jnp.sin(fn(x, w))))(w) ** 2)
+  for argnum in (0, 1):
+    got = jax.grad(loss(models.upsample_conv_phases), argnum)(x, w)
+    want = jax.grad(loss(_upsample_then_conv), argnum)(x, w)
+    np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-4)
+
+
+def test_upsample_conv_phases_rejects_other_kernels():
+  with pytest.raises(ValueError, match=r"and w \[3, 3, C, O\]"):
+    models.upsample_conv_phases(jnp.zeros((1, 4, 4, 2)), jnp.zeros((4, 4, 2, 3)))
+
+
+@pytest.mark.parametrize("impl", ["xla", "fast"])
+def test_upsample_conv_layer_has_one_convolutions_parameters(impl):
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 6, 8))
+  layer = models.upsample_conv_layer(impl, 5)
+  assert layer.phases == (impl == "fast")
+  variables = layer.init(jax.random.PRNGKey(1), x)
+  ref = nn.Conv(5, (3, 3), padding="SAME")
+  ref_vars = ref.init(jax.random.PRNGKey(1), jnp.zeros((2, 8, 12, 8)))
+  assert jax.tree.map(jnp.shape, variables) == jax.tree.map(jnp.shape, ref_vars)
+  np.testing.assert_array_equal(variables["params"]["kernel"], ref_vars["params"]["kernel"])
+  variables = jax.tree.map(lambda a: a + 0.1, variables)  # a non-zero bias too
+  up = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+  np.testing.assert_allclose(layer.apply(variables, x), ref.apply(variables, up), rtol=1e-5,
+                             atol=1e-5)
+
+
 def test_sharded_fast_conv_matches_one_device():
   assert jax.device_count() >= 4, "conftest configures 4 fake CPU devices"
   mesh = jax.sharding.Mesh(np.array(jax.devices()[:4]), ("data",))

@@ -19,7 +19,14 @@ from latentjax.models._conv import (
     conv_transpose_fast,
     resolve_conv_impl,
 )
-from latentjax.models._conv_layers import FastConvTranspose, conv_layer, conv_transpose_layer
+from latentjax.models._conv_layers import (
+    FastConvTranspose,
+    UpsampleConv,
+    conv_layer,
+    conv_transpose_layer,
+    upsample_conv_layer,
+    upsample_conv_phases,
+)
 from latentjax.models._decoders import ConvDecoder, MLPDecoder
 from latentjax.models._denoisers import MLPDenoiser
 from latentjax.models._encoders import ConvEncoder, MLPEncoder
@@ -63,6 +70,7 @@ __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
     "FastConvTranspose",
+    "UpsampleConv",
     "InceptionV3",
     "MLP",
     "MLPDecoder",
@@ -85,6 +93,8 @@ __all__ = [
     "conv_layer",
     "conv_transpose_fast",
     "conv_transpose_layer",
+    "upsample_conv_layer",
+    "upsample_conv_phases",
     "fit_code_gaussian",
     "inception_state_dict",
     "inception_variable_shapes",

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from latentjax.models._conv import resolve_conv_impl
-from latentjax.models._conv_layers import conv_layer
+from latentjax.models._conv_layers import conv_layer, upsample_conv_layer
 
 Array = jax.Array
 
@@ -285,9 +285,7 @@ class UNet(nn.Module):
         if h.shape[1] in self.attn_resolutions:
           h = attn(f"up_{i}_attn_{j}")(h)
       if i > 0:
-        h = jnp.repeat(jnp.repeat(h, 2, axis=1), 2, axis=2)
-        h = conv_layer(self.conv_impl, h.shape[-1], (3, 3), padding="SAME",
-                       name=f"up_{i}_upsample")(h)
+        h = upsample_conv_layer(self.conv_impl, h.shape[-1], name=f"up_{i}_upsample")(h)
     h = nn.silu(nn.GroupNorm(self.num_groups, epsilon=_EPS, name="norm_out")(h))
     out_c = x.shape[-1] if self.out_channels is None else self.out_channels
     return conv_layer(self.conv_impl, out_c, (3, 3), padding="SAME", name="conv_out")(h)
