@@ -76,6 +76,7 @@ def main(argv):
   del argv
   from latentjax import training
 
+  training.keep_freed_host_memory()  # each compiled step reuses its host buffers
   feature_net = _cli.run_or_exit(_feature_network, _WORKDIR.value) if _QUALITY.value else None
   result = _cli.run_or_exit(training.evaluate, _WORKDIR.value, quality=_QUALITY.value,
                             feature_net=feature_net)

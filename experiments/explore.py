@@ -31,8 +31,9 @@ flags.mark_flag_as_required("workdir")
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  from latentjax import explore
+  from latentjax import explore, training
 
+  training.keep_freed_host_memory()  # each compiled step reuses its host buffers
   settings = explore.ExploreSettings.small() if _SMALL.value else (
       explore.ExploreSettings.from_env())
   path = _cli.run_or_exit(explore.build_report, _WORKDIR.value,

@@ -39,6 +39,7 @@ from latentjax.training._evaluate import evaluate, evaluate_params
 from latentjax.training._experiment import Experiment, build_experiment, init_state, make_step
 from latentjax.training._families import Family, get_family, register_family, registered_families
 from latentjax.training._family_gan import GANNetworks, make_gan_step, make_gan_updates
+from latentjax.training._host_memory import keep_freed_host_memory
 from latentjax.training._logging import MetricWriter, read_metrics
 from latentjax.training._loop import NonFiniteLossError, check_data, has_checkpoint, train
 from latentjax.training._optim import make_optimizer
@@ -111,6 +112,7 @@ __all__ = [
     "example_keys",
     "get_family",
     "has_checkpoint",
+    "keep_freed_host_memory",
     "init_state",
     "initialize_distributed",
     "is_peer_failure",

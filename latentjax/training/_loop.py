@@ -24,6 +24,7 @@ from latentjax.training._checkpoint import Checkpointer, abstract_like, checkpoi
 from latentjax.training._config import ConfigError, ExperimentConfig, check_devices
 from latentjax.training._distributed import barrier
 from latentjax.training._experiment import build_experiment, init_state, make_step
+from latentjax.training._host_memory import keep_freed_host_memory
 from latentjax.training._keys import EVAL_KEY, INIT_KEY, TRAIN_KEY
 from latentjax.training._logging import MetricWriter
 from latentjax.training._parallel import compile_step, step_compiler_options
@@ -136,7 +137,8 @@ def train(config, workdir: str, *, until_step: int | None = None,
   Everything that can be checked without compiling is checked first: the config's keys,
   types and ranges, the dataset's splits and the batch size, and, when ``workdir``
   already holds a checkpoint, that ``config`` describes the same run as its saved
-  ``config.json`` (nothing in the folder is touched before that).
+  ``config.json`` (nothing in the folder is touched before that). It calls
+  ``keep_freed_host_memory()`` first, so each step reuses its host buffers.
 
   Args:
     config: an ``ml_collections.ConfigDict`` (see ``configs/``).
@@ -164,6 +166,7 @@ def train(config, workdir: str, *, until_step: int | None = None,
   if until_step is not None and not 1 <= until_step:
     raise ValueError(f"`until_step` must be >= 1, got {until_step}")
   profile_steps = check_profile_steps(profile_steps, cfg.train.num_steps)
+  keep_freed_host_memory()
   exp = build_experiment(cfg)
   num_devices = check_devices(cfg, jax.device_count(), jax.process_count())
   devices = jax.devices()[:num_devices]
