@@ -129,7 +129,9 @@ def test_batched_equals_per_pair():
   for i in range(3):
     single = lo.geodesic(_stereo, z0[i], z1[i], num_points=12)
     assert single.shape == (12, 2)
-    np.testing.assert_allclose(batched[i], single, atol=2e-5)
+    # the same stopping rule, but batched and single products round differently (and
+    # differently on AVX2 and AVX-512 kernels), so the two may stop a few steps apart
+    np.testing.assert_allclose(batched[i], single, atol=1e-4)
 
 
 def test_init_curve_is_refined_and_resampled():

@@ -67,7 +67,8 @@ def test_rank_deficient_covariances_give_a_finite_real_non_negative_distance():
   x, y = _rng(8).normal(size=(4, 16)), _rng(9).normal(size=(4, 16)) + 0.5
   fid = metrics.fid_from_features(x, y)
   assert isinstance(fid, float) and math.isfinite(fid) and fid > 0
-  assert metrics.fid_from_features(y, x) == pytest.approx(fid, rel=1e-9)
+  # the square root of a rank-3 product: BLAS kernels of other CPUs round it to ~1e-9
+  assert metrics.fid_from_features(y, x) == pytest.approx(fid, rel=1e-8)
   assert metrics.fid_from_features(x, x) == pytest.approx(0.0, abs=1e-9)
   mu, sigma = metrics.feature_statistics(x)
   zero = np.zeros((16, 16))

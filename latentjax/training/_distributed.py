@@ -31,6 +31,10 @@ _PEER_FAILURE = re.compile(
     r"task .*(died|disconnected|failed)|shutdown|peer", re.IGNORECASE)
 
 
+# How the runtime's errors begin: an absl status code ("UNKNOWN: ...", "UNAVAILABLE: ...").
+_STATUS_PREFIX = re.compile(r"[A-Z][A-Z_]+: ")
+
+
 class DistributedError(RuntimeError):
   """A multi-process run cannot go on: a peer process died or cannot be reached."""
 
@@ -143,8 +147,12 @@ def is_peer_failure(e: BaseException) -> bool:
     ... except RuntimeError as e:
     ...   if is_peer_failure(e): print(peer_failure_message(e))  # doctest: +SKIP
   """
-  return (jax.process_count() > 1 and isinstance(e, (RuntimeError, jax.errors.JaxRuntimeError))
-          and not isinstance(e, DistributedError) and bool(_PEER_FAILURE.search(str(e))))
+  # A computation run inline in the calling thread (see `keep_freed_host_memory`) raises
+  # the runtime's status as a ValueError ("UNKNOWN: Gloo all-reduce failed ...").
+  runtime_error = isinstance(e, (RuntimeError, jax.errors.JaxRuntimeError)) or (
+      isinstance(e, ValueError) and bool(_STATUS_PREFIX.match(str(e))))
+  return (jax.process_count() > 1 and runtime_error and not isinstance(e, DistributedError)
+          and bool(_PEER_FAILURE.search(str(e))))
 
 
 def peer_failure_message(e: BaseException) -> str:
