@@ -23,6 +23,8 @@ Three settings stop that:
 import ctypes
 import sys
 
+import jax
+
 _M_TRIM_THRESHOLD = -1  # glibc mallopt parameters (malloc.h)
 _M_TOP_PAD = -2
 _M_MMAP_MAX = -4
@@ -43,8 +45,6 @@ def keep_freed_host_memory() -> bool:
     True where the ``malloc`` settings applied (Linux with glibc), False where there is
     no ``mallopt`` (then only inline execution is asked for).
   """
-  import jax
-
   jax.config.update("jax_cpu_enable_async_dispatch", False)
   if not sys.platform.startswith("linux"):
     return False
