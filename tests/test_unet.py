@@ -10,6 +10,8 @@ import pytest
 
 from latentjax import models
 
+pytestmark = pytest.mark.usefixtures("unoptimised_compiles")  # values only
+
 _TINY = dict(ch=8, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,), num_groups=4)
 
 
@@ -110,7 +112,7 @@ def test_timestep_embedding_closed_form():
     models.timestep_embedding(jnp.array([0]), 3)
 
 
-def test_xla_and_fast_convolutions_give_the_same_network():
+def test_xla_and_fast_paths_give_the_same_network_and_gradients():
   x = jax.random.normal(jax.random.PRNGKey(1), (2, 8, 8, 3))
   t = jnp.array([5, 700])
   xla = models.UNet(**_TINY, conv_impl="xla")
@@ -121,6 +123,11 @@ def test_xla_and_fast_convolutions_give_the_same_network():
   out_fast, out_xla = jax.jit(lambda v: (fast.apply(v, x, t), xla.apply(v, x, t)))(variables)
   assert float(jnp.std(out_xla)) > 0.1  # not a degenerate output
   np.testing.assert_allclose(out_fast, out_xla, rtol=1e-4, atol=1e-5)
+  # and the same gradients (fast convolutions and GroupNorm have their own VJPs)
+  loss = lambda net: lambda v: jnp.mean(jnp.square(net.apply(v, x, t) - x))
+  g_fast, g_xla = jax.jit(lambda v: (jax.grad(loss(fast))(v), jax.grad(loss(xla))(v)))(variables)
+  for a, b in zip(jax.tree.leaves(g_fast), jax.tree.leaves(g_xla), strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5 * float(jnp.max(jnp.abs(b))) + 1e-7)
 
 
 def test_jitted_train_forward_with_dropout_is_deterministic_given_the_rng():

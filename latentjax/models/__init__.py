@@ -50,6 +50,7 @@ from latentjax.models._inception import (
     resize_for_inception,
 )
 from latentjax.models._layers import MLP
+from latentjax.models._norm import FastGroupNorm, group_norm, group_norm_layer
 from latentjax.models._precision import (
     COMPUTE_DTYPES,
     apply_in_dtype,
@@ -70,6 +71,7 @@ __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
     "FastConvTranspose",
+    "FastGroupNorm",
     "InceptionV3",
     "MLP",
     "MLPDecoder",
@@ -94,6 +96,8 @@ __all__ = [
     "conv_transpose_fast",
     "conv_transpose_layer",
     "fit_code_gaussian",
+    "group_norm",
+    "group_norm_layer",
     "inception_state_dict",
     "inception_variable_shapes",
     "load_inception_params",

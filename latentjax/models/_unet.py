@@ -32,6 +32,7 @@ import numpy as np
 
 from latentjax.models._conv import resolve_conv_impl
 from latentjax.models._conv_layers import conv_layer, upsample_conv_layer
+from latentjax.models._norm import group_norm_layer
 
 Array = jax.Array
 
@@ -97,11 +98,11 @@ class _ResBlock(nn.Module):
 
   @nn.compact
   def __call__(self, x: Array, temb: Array, train: bool) -> Array:
-    h = nn.silu(nn.GroupNorm(self.num_groups, epsilon=_EPS, name="norm_1")(x))
+    h = nn.silu(group_norm_layer(self.conv_impl, self.num_groups, epsilon=_EPS, name="norm_1")(x))
     h = conv_layer(self.conv_impl, self.features, (3, 3), padding="SAME", name="conv_1")(h)
     proj = nn.Dense(self.features, name="temb_proj")(nn.silu(temb))
     h = h + proj[:, None, None, :]
-    h = nn.silu(nn.GroupNorm(self.num_groups, epsilon=_EPS, name="norm_2")(h))
+    h = nn.silu(group_norm_layer(self.conv_impl, self.num_groups, epsilon=_EPS, name="norm_2")(h))
     if self.dropout > 0:
       h = nn.Dropout(self.dropout, deterministic=not train)(h)
     h = conv_layer(self.conv_impl, self.features, (3, 3), padding="SAME", name="conv_2")(h)
@@ -114,11 +115,12 @@ class _AttnBlock(nn.Module):
   """Single-head self-attention over all H * W positions, GroupNorm first, residual."""
 
   num_groups: int
+  conv_impl: str
 
   @nn.compact
   def __call__(self, x: Array) -> Array:
     b, height, width, c = x.shape
-    h = nn.GroupNorm(self.num_groups, epsilon=_EPS, name="norm")(x).reshape((b, -1, c))
+    h = group_norm_layer(self.conv_impl, self.num_groups, epsilon=_EPS, name="norm")(x).reshape((b, -1, c))
     q = nn.Dense(c, name="q")(h)
     k = nn.Dense(c, name="k")(h)
     v = nn.Dense(c, name="v")(h)
@@ -260,7 +262,7 @@ class UNet(nn.Module):
       return _ResBlock(features, self.num_groups, self.dropout, self.conv_impl, name=name)
 
     def attn(name):
-      return _AttnBlock(self.num_groups, name=name)
+      return _AttnBlock(self.num_groups, self.conv_impl, name=name)
 
     levels = len(self.ch_mult)
     h = conv_layer(self.conv_impl, self.ch, (3, 3), padding="SAME", name="conv_in")(x)
@@ -286,7 +288,7 @@ class UNet(nn.Module):
           h = attn(f"up_{i}_attn_{j}")(h)
       if i > 0:
         h = upsample_conv_layer(self.conv_impl, h.shape[-1], name=f"up_{i}_upsample")(h)
-    h = nn.silu(nn.GroupNorm(self.num_groups, epsilon=_EPS, name="norm_out")(h))
+    h = nn.silu(group_norm_layer(self.conv_impl, self.num_groups, epsilon=_EPS, name="norm_out")(h))
     out_c = x.shape[-1] if self.out_channels is None else self.out_channels
     return conv_layer(self.conv_impl, out_c, (3, 3), padding="SAME", name="conv_out")(h)
 
