@@ -59,6 +59,10 @@ def _concrete(x) -> bool:
   return True
 
 
+def _norm(conv_impl: str, num_groups: int, name: str) -> nn.Module:
+  return group_norm_layer(conv_impl, num_groups, epsilon=_EPS, name=name)
+
+
 def timestep_embedding(t: Array, dim: int) -> Array:
   """Sinusoidal embedding of timesteps (Vaswani et al., 2017; as in DDPM).
 
@@ -98,11 +102,11 @@ class _ResBlock(nn.Module):
 
   @nn.compact
   def __call__(self, x: Array, temb: Array, train: bool) -> Array:
-    h = nn.silu(group_norm_layer(self.conv_impl, self.num_groups, epsilon=_EPS, name="norm_1")(x))
+    h = nn.silu(_norm(self.conv_impl, self.num_groups, "norm_1")(x))
     h = conv_layer(self.conv_impl, self.features, (3, 3), padding="SAME", name="conv_1")(h)
     proj = nn.Dense(self.features, name="temb_proj")(nn.silu(temb))
     h = h + proj[:, None, None, :]
-    h = nn.silu(group_norm_layer(self.conv_impl, self.num_groups, epsilon=_EPS, name="norm_2")(h))
+    h = nn.silu(_norm(self.conv_impl, self.num_groups, "norm_2")(h))
     if self.dropout > 0:
       h = nn.Dropout(self.dropout, deterministic=not train)(h)
     h = conv_layer(self.conv_impl, self.features, (3, 3), padding="SAME", name="conv_2")(h)
@@ -120,7 +124,7 @@ class _AttnBlock(nn.Module):
   @nn.compact
   def __call__(self, x: Array) -> Array:
     b, height, width, c = x.shape
-    h = group_norm_layer(self.conv_impl, self.num_groups, epsilon=_EPS, name="norm")(x).reshape((b, -1, c))
+    h = _norm(self.conv_impl, self.num_groups, "norm")(x).reshape((b, -1, c))
     q = nn.Dense(c, name="q")(h)
     k = nn.Dense(c, name="k")(h)
     v = nn.Dense(c, name="v")(h)
@@ -288,7 +292,7 @@ class UNet(nn.Module):
           h = attn(f"up_{i}_attn_{j}")(h)
       if i > 0:
         h = upsample_conv_layer(self.conv_impl, h.shape[-1], name=f"up_{i}_upsample")(h)
-    h = nn.silu(group_norm_layer(self.conv_impl, self.num_groups, epsilon=_EPS, name="norm_out")(h))
+    h = nn.silu(_norm(self.conv_impl, self.num_groups, "norm_out")(h))
     out_c = x.shape[-1] if self.out_channels is None else self.out_channels
     return conv_layer(self.conv_impl, out_c, (3, 3), padding="SAME", name="conv_out")(h)
 
