@@ -91,7 +91,8 @@ def conv_compiler_options(conv_impl: str, backend: str | None = None) -> dict:
   """XLA compiler options for a step of a convolutional model built with ``conv_impl``.
 
   On CPU with the fast convolutions, the options that route convolutions and matrix
-  products to Eigen's kernels rather than YNNPACK's; otherwise none. Pass them to
+  products to Eigen's kernels rather than YNNPACK's, and reductions to YNNPACK's;
+  otherwise none. Pass them to
   ``jax.jit(step, compiler_options=...)`` (or ``lowered.compile(...)``); the values a step
   computes are the same either way, to float rounding.
 
