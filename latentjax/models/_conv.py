@@ -92,9 +92,9 @@ def conv_compiler_options(conv_impl: str, backend: str | None = None) -> dict:
 
   On CPU with the fast convolutions, the options that route convolutions and matrix
   products to Eigen's kernels rather than YNNPACK's, and reductions to YNNPACK's;
-  otherwise none. Pass them to
-  ``jax.jit(step, compiler_options=...)`` (or ``lowered.compile(...)``); the values a step
-  computes are the same either way, to float rounding.
+  otherwise none. Pass them to ``jax.jit(step, compiler_options=...)`` (or
+  ``lowered.compile(...)``); the values a step computes are the same either way, to
+  float rounding.
 
   Args:
     conv_impl: "auto", "xla" or "fast" (as given to the model).

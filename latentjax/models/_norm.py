@@ -45,7 +45,7 @@ def _unfold(v: Array, c: int) -> Array:
 
 def _statistics(x: Array, groups: int):
   """Per-group mean and variance (E[x^2] - E[x]^2, clipped at 0, as flax's) of [N, M, C]."""
-  n, m, c = x.shape
+  _, m, c = x.shape
   count = m * (c // groups)
   xf = x.astype(jnp.float32)
   mean = _fold(_channel_sums(xf), groups) / count
