@@ -8,8 +8,6 @@ the smoke run of every conv config logs the same metrics.
 """
 
 import importlib
-import json
-import os
 
 import flax.linen as nn
 import hypothesis.strategies as st
@@ -400,9 +398,7 @@ def _smoke_train_metrics(name, conv_impl, data_dir, workdir):
   config.model.conv_impl = conv_impl
   config.train.log_every_steps = 2  # one record: the mean of steps 1 and 2
   training.train(config, workdir, until_step=2)
-  with open(os.path.join(workdir, "metrics.jsonl")) as f:
-    records = [json.loads(line) for line in f if line.strip()]
-  (train,) = [r for r in records if r["split"] == "train"]
+  (train,) = training.read_metrics(workdir, split="train")
   return {k: v for k, v in train.items() if k not in ("split", "steps_per_sec")}
 
 

@@ -68,10 +68,6 @@ def _group_norm(x, scale, bias, groups, epsilon, dtype):
   return _forward(x, scale, bias, groups, epsilon, dtype)[0]
 
 
-def _group_norm_fwd(x, scale, bias, groups, epsilon, dtype):
-  return _forward(x, scale, bias, groups, epsilon, dtype)
-
-
 def _group_norm_bwd(groups, epsilon, dtype, res, gy):
   """dx = inv (scale gy - mean_g(scale gy) - xhat mean_g(scale gy xhat)), per group g."""
   del epsilon, dtype
@@ -93,7 +89,7 @@ def _group_norm_bwd(groups, epsilon, dtype, res, gy):
           sum_g.sum(0).astype(scale.dtype))
 
 
-_group_norm.defvjp(_group_norm_fwd, _group_norm_bwd)
+_group_norm.defvjp(_forward, _group_norm_bwd)
 
 
 def group_norm(x: Array, scale: Array, bias: Array, num_groups: int,
@@ -154,8 +150,7 @@ class FastGroupNorm(nn.GroupNorm):
     c = x.shape[-1]
     scale = self.param("scale", self.scale_init, (c,), self.param_dtype)
     bias = self.param("bias", self.bias_init, (c,), self.param_dtype)
-    dtype = self.dtype or jnp.result_type(x.dtype, scale.dtype, bias.dtype)
-    return group_norm(x, scale, bias, self.num_groups, self.epsilon, dtype)
+    return group_norm(x, scale, bias, self.num_groups, self.epsilon, self.dtype)
 
 
 def group_norm_layer(conv_impl: str, num_groups: int, **kwargs) -> nn.GroupNorm:
