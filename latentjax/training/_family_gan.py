@@ -7,6 +7,12 @@ with ``model.d_batch_norm``, ``batch_stats``), and ``tx``, a static dict of the 
 optax transformations. ``ema_params`` is the EMA of the *generator's* parameters, with
 the warm-up of ``ema_decay_at``. ``step`` counts generator updates.
 
+Learning rates: both networks' schedules (``config.optim``; the discriminator's peak is
+``d_learning_rate``) are schedules of the training step. The discriminator's optimizer is
+applied n_critic times per step and reads its schedule at ``count // n_critic``, so in
+step k all its updates use the rate of position k, where the generator's update is too;
+each step reports both rates (``g_lr``, ``d_lr``).
+
 One step (one compiled function) = ``objective.n_critic`` discriminator updates, then
 one generator update. The global batch is split into n_critic interleaved parts (part
 k holds examples k, k + n_critic, ...; batch_size must divide by n_critic), one real
@@ -33,7 +39,7 @@ import optax
 from latentjax import models, objectives
 from latentjax.training._config import ConfigError
 from latentjax.training._families import Family, register_family
-from latentjax.training._optim import make_optimizer
+from latentjax.training._optim import learning_rate_schedule, make_optimizer
 from latentjax.training._state import TrainState
 from latentjax.training._steps import ema_decay_at, example_keys
 
@@ -207,19 +213,29 @@ def make_gan_updates(exp, axis_name: str | None = None):
   return d_update, g_update
 
 
+def optimizer_configs(cfg) -> dict:
+  """``{generator: config.optim, discriminator: it with d_learning_rate (if set)}``."""
+  o = cfg.optim
+  return {G: o, D: dataclasses.replace(o, learning_rate=o.d_learning_rate or o.learning_rate)}
+
+
 def make_gan_step(exp, axis_name: str | None = None):
   """``step(state, batch, key) -> (state, metrics)``: n_critic D updates, one G update.
 
   ``metrics``: ``loss`` (the last discriminator loss with its penalties' terms left
   out, i.e. ``d_loss``), ``d_loss``, ``g_loss``, ``d_real`` / ``d_fake`` (mean logits),
-  ``gp`` / ``r1`` when weighted, and the gradient norms of both networks.
+  ``gp`` / ``r1`` when weighted, the gradient norms of both networks, and ``g_lr`` /
+  ``d_lr``, the learning rates of the step's updates (both schedules at ``state.step``).
   """
   n_critic = exp.cfg.objective.n_critic
   input_key, label_key = exp.spec.input_key, exp.label_key
   rescale = _image_data(exp.spec)
   d_update, g_update = make_gan_updates(exp, axis_name)
+  schedules = {k: learning_rate_schedule(o, exp.cfg.train.num_steps)
+               for k, o in optimizer_configs(exp.cfg).items()}
 
   def step(state: TrainState, batch, key):
+    rates = {"g_lr": schedules[G](state.step), "d_lr": schedules[D](state.step)}
     rng = jax.random.fold_in(key, state.step)
     x = batch[input_key]
     x = 2.0 * x - 1.0 if rescale else x
@@ -232,7 +248,7 @@ def make_gan_step(exp, axis_name: str | None = None):
       state, metrics = d_update(state, parts[:, k], y, jax.random.fold_in(rng, k))
     y = None if labels is None else labels[:, 0]  # the generator draws part 0's classes
     state, g_metrics = g_update(state, y, b, jax.random.fold_in(rng, n_critic))
-    metrics = dict(metrics, **g_metrics, loss=metrics["d_loss"])
+    metrics = dict(metrics, **g_metrics, **rates, loss=metrics["d_loss"])
     return state, metrics
 
   return step
@@ -268,10 +284,9 @@ class GANFamily(Family):
     g_vars = dict(exp.model.generator.init(jax.random.fold_in(key, 0), z, y, train=False))
     d_vars = dict(exp.model.discriminator.init(jax.random.fold_in(key, 1), x, y, train=False))
     params = {G: g_vars.pop("params"), D: d_vars.pop("params")}
-    o = exp.cfg.optim
-    d_optim = dataclasses.replace(o, learning_rate=o.d_learning_rate or o.learning_rate)
-    tx = {G: make_optimizer(o, exp.cfg.train.num_steps),
-          D: make_optimizer(d_optim, exp.cfg.train.num_steps)}
+    optim, num_steps = optimizer_configs(exp.cfg), exp.cfg.train.num_steps
+    tx = {G: make_optimizer(optim[G], num_steps),
+          D: make_optimizer(optim[D], num_steps, updates_per_step=exp.cfg.objective.n_critic)}
     return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                       opt_state={k: tx[k].init(params[k]) for k in (G, D)},
                       ema_params=jax.tree.map(jnp.copy, params[G]),

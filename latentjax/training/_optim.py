@@ -23,9 +23,32 @@ def learning_rate_schedule(cfg: OptimConfig, num_steps: int) -> optax.Schedule:
   return optax.constant_schedule(cfg.learning_rate)
 
 
-def make_optimizer(cfg: OptimConfig, num_steps: int) -> optax.GradientTransformation:
-  """The optimizer of ``config.optim``, with optional global-norm clipping first."""
+def _per_training_step(schedule: optax.Schedule, updates_per_step: int) -> optax.Schedule:
+  """``schedule`` read at the training step of an optimizer's ``count``-th update."""
+  return lambda count: schedule(count // updates_per_step)
+
+
+def make_optimizer(cfg: OptimConfig, num_steps: int,
+                   updates_per_step: int = 1) -> optax.GradientTransformation:
+  """The optimizer of ``config.optim``, with optional global-norm clipping first.
+
+  Args:
+    cfg: the optimizer's config.
+    num_steps: the run's training steps (``learning_rate_schedule``'s length).
+    updates_per_step: how many times the optimizer is applied in one training step (a
+      GAN's discriminator: ``objective.n_critic``). The schedule is one of training
+      steps, so it is read at ``count // updates_per_step``: every update of training
+      step k (counting from 0) uses the schedule's rate at k, the rate that an optimizer
+      applied once per step uses in that step.
+
+  Raises:
+    ValueError: for an unknown ``cfg.name`` or ``updates_per_step < 1``.
+  """
+  if not (isinstance(updates_per_step, int) and updates_per_step >= 1):
+    raise ValueError(f"`updates_per_step` must be >= 1, got {updates_per_step!r}")
   lr = learning_rate_schedule(cfg, num_steps)
+  if updates_per_step > 1:
+    lr = _per_training_step(lr, updates_per_step)
   if cfg.name == "adam":
     tx = optax.adam(lr, b1=cfg.b1, b2=cfg.b2)
   elif cfg.name == "adamw":
