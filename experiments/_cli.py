@@ -42,6 +42,29 @@ def is_user_error(e: BaseException) -> bool:
   return data is not None and isinstance(e, data.DatasetNotAvailableError)
 
 
+def joins_multi_process_run(multihost: bool, coordinator_address: str | None,
+                            num_processes: int | None, process_id: int | None) -> bool:
+  """Whether the process flags ask for a multi-process run (``jax.distributed``).
+
+  ``--multihost`` alone asks for one with the address, count and index auto-detected
+  (Cloud TPU VMs, SLURM, Open MPI); any of ``--coordinator_address``, ``--num_processes``
+  and ``--process_id`` asks for one as well, with those values (a partial set is then
+  rejected by ``training.initialize_distributed``, naming the missing flags). None of
+  them: a single-process run.
+
+  Args:
+    multihost: the ``--multihost`` flag.
+    coordinator_address: ``--coordinator_address`` (None when not given).
+    num_processes: ``--num_processes`` (None when not given).
+    process_id: ``--process_id`` (None when not given).
+
+  Returns:
+    True for a multi-process run.
+  """
+  given = (coordinator_address, num_processes, process_id)
+  return bool(multihost) or any(v is not None for v in given)
+
+
 def fail(message: str) -> None:
   """Prints ``error: message`` (one line) on stderr and exits with status 1."""
   print(f"error: {_one_line(message)}", file=sys.stderr)

@@ -12,11 +12,12 @@ samples.png, reconstructions.png; with --profile_steps=A:B also profile/, a JAX 
 trace of training steps A..B (tensorboard --logdir=<workdir>/profile).
 
 Multi-process runs (see README, "Multi-process training"): every process runs the same
-command with --multihost; on Cloud TPU VMs and under SLURM the processes find each other
-by themselves, elsewhere give --coordinator_address=HOST:PORT (process 0's),
---num_processes and --process_id (0 .. num_processes - 1):
+command. On Cloud TPU VMs and under SLURM or Open MPI, --multihost alone: the processes
+find each other by themselves. Elsewhere give --coordinator_address=HOST:PORT (process
+0's), --num_processes and --process_id (0 .. num_processes - 1), which by themselves make
+the run multi-process (--multihost may be added, and changes nothing):
 
-    python -m experiments.train --config=... --workdir=runs/x --multihost \
+    python -m experiments.train --config=... --workdir=runs/x \
         --coordinator_address=localhost:12345 --num_processes=2 --process_id=0   # and =1
 """
 
@@ -36,14 +37,20 @@ _ALLOW_CHANGE = flags.DEFINE_bool(
     "Resume a run even though the config differs from its config.json in keys that "
     "change the run (the old config is kept in <workdir>/config_history/).")
 _MULTIHOST = flags.DEFINE_bool(
-    "multihost", False, "Join a multi-process run first (jax.distributed.initialize).")
+    "multihost", False,
+    "Join a multi-process run first (jax.distributed.initialize); without "
+    "--coordinator_address, --num_processes and --process_id they are auto-detected on "
+    "TPU VMs / SLURM / MPI.")
 _COORDINATOR = flags.DEFINE_string(
-    "coordinator_address", None, "With --multihost: HOST:PORT of process 0 (omit all three "
-    "of these flags to auto-detect them on TPU VMs / SLURM / MPI).")
-_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None,
-                                      "With --multihost: the number of processes.")
-_PROCESS_ID = flags.DEFINE_integer("process_id", None,
-                                   "With --multihost: this process's index, from 0.")
+    "coordinator_address", None,
+    "HOST:PORT of process 0 of a multi-process run; with --num_processes and --process_id "
+    "(give all three) it makes the run multi-process, --multihost or not.")
+_NUM_PROCESSES = flags.DEFINE_integer(
+    "num_processes", None, "The number of processes of a multi-process run (see "
+    "--coordinator_address).")
+_PROCESS_ID = flags.DEFINE_integer(
+    "process_id", None, "This process's index in a multi-process run, from 0 (see "
+    "--coordinator_address).")
 _PROFILE_STEPS = flags.DEFINE_string(
     "profile_steps", None,
     "A:B: write a JAX profiler trace of training steps A..B (1 <= A <= B <= num_steps) "
@@ -66,13 +73,11 @@ def main(argv):
           training.parse_profile_steps(_PROFILE_STEPS.value), _CONFIG.value.train.num_steps)
     except ValueError as e:
       raise app.UsageError(f"--profile_steps: {e}") from None
-  if _MULTIHOST.value:
+  if _cli.joins_multi_process_run(_MULTIHOST.value, *dist):
     try:
       training.initialize_distributed(*dist)
     except (ValueError, training.DistributedError) as e:
       _cli.fail(re.sub(r"`(\w+)`", r"--\1", str(e)))
-  elif any(v is not None for v in dist):
-    _cli.fail("--coordinator_address, --num_processes and --process_id need --multihost")
   fn = training.train_and_evaluate if _EVAL.value else training.train
   result = _cli.run_or_exit(fn, _CONFIG.value, _WORKDIR.value,
                             allow_config_change=_ALLOW_CHANGE.value,

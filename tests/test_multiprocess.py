@@ -19,6 +19,7 @@ import jax
 import numpy as np
 import pytest
 
+from experiments import _cli
 from latentjax import data, training
 from tests._helpers import REPO, run_module
 
@@ -55,6 +56,33 @@ def test_initialize_distributed_checks_before_starting_anything():
     training.initialize_distributed("localhost:1234", 2, 5)
   with pytest.raises(ValueError, match="heartbeat_timeout_seconds"):
     training.initialize_distributed("localhost:1234", 2, 0, heartbeat_timeout_seconds=0)
+
+
+@pytest.mark.parametrize("multihost, given, expected", [
+    (False, (None, None, None), False),
+    (True, (None, None, None), True),  # auto-detection (TPU VMs, SLURM, MPI)
+    (False, ("localhost:1234", 2, 0), True),
+    (True, ("localhost:1234", 2, 0), True),
+    (False, ("localhost:1234", None, None), True),  # then a partial set is an error
+    (False, (None, 2, None), True),
+    (False, (None, None, 0), True),
+])
+def test_process_flags_without_multihost_mean_a_multi_process_run(multihost, given, expected):
+  assert _cli.joins_multi_process_run(multihost, *given) is expected
+
+
+@pytest.mark.parametrize("flags, message", [
+    (("--coordinator_address=localhost:1", "--num_processes=2", "--process_id=2"),
+     "error: --process_id must be in [0, num_processes=2), got 2"),
+    (("--num_processes=2",), "error: give all of --coordinator_address, --num_processes and "
+                             "--process_id, or none"),
+])
+def test_process_flags_alone_are_checked_as_a_multi_process_run(flags, message):
+  proc = run_module("experiments.train", "--config=configs/vae_digits.py:smoke",
+                    "--workdir=/nonexistent", *flags, timeout=120)
+  assert proc.returncode == 1, proc.stderr[-2000:]
+  errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+  assert len(errors) == 1 and errors[0].startswith(message), errors
 
 
 def test_single_process_helpers_are_identities():
