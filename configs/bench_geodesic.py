@@ -42,7 +42,6 @@ def get_config(arg=None):
   c.timing = ml_collections.ConfigDict()
   c.timing.repeats = 5  # timed runs per measurement (median)
   c.timing.iteration_window = 50  # per-iteration time = (t(w steps) - t(0 steps)) / w
-  c.timing.matmul_size = 2048  # square float32 matmul for the machine's peak
 
   # A stochman-style baseline: one curve at a time, Adam on the raw points, one
   # dispatch per iteration from Python, stopped as soon as the curve is within tolerance.
@@ -64,7 +63,6 @@ def get_config(arg=None):
     c.geodesic.sweep_num_steps = (20, 100, 300)
     c.timing.repeats = 1
     c.timing.iteration_window = 5
-    c.timing.matmul_size = 256
     c.baseline.num_curves = 1
     c.baseline.max_iters = 300
     return c

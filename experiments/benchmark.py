@@ -12,7 +12,9 @@ r"""Benchmarks the fixed workloads of BENCHMARKS.md; prints JSON and a table.
 Each workload is a function registered under its name with ``@register("name")``; it
 receives ``configs/bench_<name>.py``'s ``get_config()`` (``get_config("smoke")`` with
 ``--smoke``) and returns a flat dict of figures. Shared figures (device, JAX version,
-the machine's float32 matmul peak) are measured once per run. An unknown name lists the
+the machine's float32 matmul peak: the best of square matmuls of several sizes with the
+workloads' compiler options, see ``_bench_peak``) are measured once per run, the same
+with ``--smoke``. An unknown name lists the
 registered ones. ``--conv_impl`` (a comma list of "auto", "xla", "fast") sets the
 convolution implementations of every workload whose config has ``conv_impls``; each
 such workload reports them side by side, timed alternately, with their ratio.
@@ -45,6 +47,7 @@ from experiments import (
     _bench_unet,
     _cli,
 )
+from experiments._bench_peak import matmul_peak_gflops
 
 _WORKLOADS = flags.DEFINE_list(
     "workloads", None, "Comma-separated workloads to run (default: all registered).")
@@ -109,19 +112,6 @@ def median_time(fn: Callable, repeats: int) -> float:
 
 def peak_host_memory_mib() -> float:
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-@functools.cache
-def matmul_peak_gflops(size: int, repeats: int = 5) -> float:
-  """Measured float32 GFLOP/s of a square ``size`` matmul on the default device."""
-  import jax
-  import jax.numpy as jnp
-
-  a = jax.random.normal(jax.random.PRNGKey(0), (size, size))
-  mm = jax.jit(jnp.matmul)
-  mm(a, a).block_until_ready()
-  seconds = median_time(lambda: mm(a, a).block_until_ready(), repeats)
-  return 2.0 * size**3 / seconds / 1e9
 
 
 # --------------------------------------------------------------------------- geodesic
@@ -271,7 +261,7 @@ def geodesic_workload(config) -> dict:
   # at all points of all curves; the solver caches the fixed endpoints' decodes.
   model_flops = geodesic_model_flops(num_pairs, num_points, macs)
   executed_flops = geodesic_model_flops(num_pairs, num_points - 2, macs)
-  peak = matmul_peak_gflops(t.matmul_size)
+  peak = matmul_peak_gflops()
   out = {
       "num_pairs": num_pairs, "num_points": num_points, "decoder_params": num_params,
       "geodesic_over_straight_mean": float(np.mean(ref_len / line_len)),
@@ -405,7 +395,7 @@ def run_workloads(names=None, smoke: bool = False, conv_impls=None,
     for key in [k for k in figures if k.startswith("achieved_gflops")]:
       fraction = "fraction_of_matmul_peak" + key[len("achieved_gflops"):]
       if fraction not in figures:
-        figures[fraction] = figures[key] / matmul_peak_gflops(256 if smoke else 2048)
+        figures[fraction] = figures[key] / matmul_peak_gflops()
     results["workloads"][name] = figures
   return results
 
