@@ -9,9 +9,9 @@ the warm-up of ``ema_decay_at``. ``step`` counts generator updates.
 
 Learning rates: both networks' schedules (``config.optim``; the discriminator's peak is
 ``d_learning_rate``) are schedules of the training step. The discriminator's optimizer is
-applied n_critic times per step and reads its schedule at ``count // n_critic``, so in
-step k all its updates use the rate of position k, where the generator's update is too;
-each step reports both rates (``g_lr``, ``d_lr``).
+applied n_critic times per step and reads its schedule at ``count // n_critic``, so all
+of step k's discriminator updates use the rate at position k, the position of the
+generator's update in that step; each step reports both rates (``g_lr``, ``d_lr``).
 
 One step (one compiled function) = ``objective.n_critic`` discriminator updates, then
 one generator update. The global batch is split into n_critic interleaved parts (part
