@@ -15,6 +15,9 @@ import re
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow only runs the input pipeline here; its oneDNN banner (printed twice, before
+# its log level applies) announces kernels the pipeline does not use.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 _TRACEBACK = "Traceback (most recent call last)"
 
