@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 WORKDIR ?= runs/demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast lint install clean
+.PHONY: demo test test-fast lint install notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,16 @@ $(STAMP): pyproject.toml setup.cfg | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+LAB_STAMP := $(VENV)/.lab-stamp
+$(LAB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks,lab]"
+	touch $(LAB_STAMP)
+
+# JupyterLab on notebooks/, with the venv's Python as the kernel (as root, in a container,
+# JupyterLab needs --allow-root).
+notebooks: $(LAB_STAMP)
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/python -m experiments.demo --workdir=$(WORKDIR)

@@ -15,6 +15,9 @@ import re
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow only runs the input pipeline here; its oneDNN banner (printed twice, before
+# its log level applies) announces kernels the pipeline does not use.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 _TRACEBACK = "Traceback (most recent call last)"
 
@@ -132,6 +135,29 @@ def _config_path(argv) -> str:
   return next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), "?")
 
 
+def _config_choices(argv) -> str:
+  """``"did you mean 'configs/x.py'? configs: a.py, ..."`` for a config that does not exist."""
+  import configs
+  from latentjax._names import did_you_mean
+
+  paths = [p for p, _ in configs.inventory()]
+  names = [os.path.basename(p)[:-3] for p in paths]  # compared without ".py"
+  given = os.path.basename(_config_path(argv).split(":", 1)[0]).removesuffix(".py")
+  hint = did_you_mean(given, names).strip(" ()").replace("'?", ".py'?")
+  listing = "configs/ holds " + ", ".join(f"{n}.py" for n in names)
+  return f"{hint} {listing}" if hint else listing
+
+
+def config_help() -> str:
+  """The help text of ``--config``: every experiment config with its summary."""
+  import configs
+
+  rows = "\n".join(f"  {p}: {s}" for p, s in configs.inventory())
+  return ("Path to a config file, optionally with ':smoke' (every config: a run of seconds); "
+          "override keys with --config.SECTION.KEY=VALUE (the keys and their defaults: "
+          f"configs/common.py). The configs:\n{rows}")
+
+
 def _config_error(argv, e: BaseException) -> str:
   raw = str(e)
   text = _one_line(raw)
@@ -140,7 +166,7 @@ def _config_error(argv, e: BaseException) -> str:
     key = arg.split("=", 1)[0][2:] if arg else "an override"
     return f"unknown config key {key}: {text}"
   if "No such file or directory" in raw:
-    return f"--config={_config_path(argv)}: no such config file"
+    return f"--config={_config_path(argv)}: no such config file; {_config_choices(argv)}"
   if "Failed loading config file" in raw or _TRACEBACK in raw:
     return f"--config={_config_path(argv)}: {re.sub(r'^[A-Za-z]*Error: ', '', text)}"
   return text

@@ -1,4 +1,4 @@
-"""Explores a trained run's latent space and writes a self-contained HTML report.
+r"""Explores a trained run's latent space and writes a self-contained HTML report.
 
     python -m experiments.explore --workdir=runs/vae_digits
     python -m experiments.explore --workdir=runs/vae_digits \
@@ -36,10 +36,13 @@ def main(argv):
   training.keep_freed_host_memory()  # each compiled step reuses its host buffers
   settings = explore.ExploreSettings.small() if _SMALL.value else (
       explore.ExploreSettings.from_env())
-  path = _cli.run_or_exit(explore.build_report, _WORKDIR.value,
-                          companion_workdir=_COMPANION.value, settings=settings,
-                          output=_OUTPUT.value, embed_images=_EMBED.value,
-                          progress=lambda line: print(f"  {line}", flush=True))
+  try:
+    path = _cli.run_or_exit(explore.build_report, _WORKDIR.value,
+                            companion_workdir=_COMPANION.value, settings=settings,
+                            output=_OUTPUT.value, embed_images=_EMBED.value,
+                            progress=lambda line: print(f"  {line}", flush=True))
+  except explore.CompanionRunError as e:  # --companion_workdir names a run that does not fit
+    _cli.fail(f"--companion_workdir: {e}")
   print(f"Report: {path.resolve()}")
 
 

@@ -28,8 +28,8 @@ from ml_collections import config_flags
 
 from experiments import _cli
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", None, "Path to a config file, optionally with ':arg'.", lock_config=True)
+_CONFIG = config_flags.DEFINE_config_file("config", None, _cli.config_help(),
+                                          lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run folder (checkpoints, metrics, images).")
 _EVAL = flags.DEFINE_bool("eval", True, "Evaluate after training.")
 _ALLOW_CHANGE = flags.DEFINE_bool(

@@ -33,7 +33,8 @@ while _root != _root.parent and not (_root / "configs" / "common.py").exists():
   _root = _root.parent
 if (_root / "configs" / "common.py").exists() and str(_root) not in sys.path:
   sys.path.insert(0, str(_root))
-_ = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quieter TensorFlow (data pipeline)'''
+_ = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quieter TensorFlow (data pipeline)
+_ = os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # and no oneDNN banner'''
 
 IMPORTS = r'''%matplotlib inline
 import tempfile

@@ -75,7 +75,7 @@ def test_bad_overrides_for_every_family_give_one_error_line(tfds_data_dir, tmp_p
   cases += [("configs/vae_digits.py:smoke", args, needle) for args, needle in _ONCE]
   cases += [(f"configs/{name}.py:smoke", args, needle)
             for name, args, needle in _OTHER_FAMILIES]
-  cases += [("configs/nope.py", [], "--config=configs/nope.py: no such config file"),
+  cases += [("configs/nope.py", [], "--config=configs/nope.py: no such config file; "),
             ("configs/vae_digits.py:smok", [], "Unknown config argument 'smok'")]
   calls = [lambda c=c, i=i: _train(c[0], tmp_path / f"run{i}", tfds_data_dir, *c[1])
            for i, c in enumerate(cases)]

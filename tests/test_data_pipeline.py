@@ -155,6 +155,12 @@ def test_bad_arguments_raise(tfds_data_dir):
     data.load(NAME, SPLIT, batch_size=8, num_epochs=0, **kw)
   with pytest.raises(ValueError, match="Unknown split 'validation' for dataset 'digits'"):
     data.load(NAME, "validation", batch_size=8, **kw)
+  with pytest.raises(ValueError) as info:  # said once, with a suggestion
+    data.load(NAME, "trian", batch_size=8, **kw)
+  assert str(info.value).startswith(
+      "Unknown split 'trian' for dataset 'digits' (did you mean 'train'?); available: test, "
+      "train")
+  assert str(info.value).count("trian") == 1
   with pytest.raises(ValueError, match="`batch_size`=400 exceeds the 300 examples"):
     data.load(NAME, "test", batch_size=400, **kw)
 

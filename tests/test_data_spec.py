@@ -82,14 +82,19 @@ def test_image_size_option():
     data.get_spec("mnist", image_size=0)
 
 
-def test_unknown_name_lists_known_ones():
-  expected = ("Unknown dataset 'mnits'; known: celeb_a, cifar10, digits, dsprites, "
-              "fashion_mnist, mnist, shapes3d, sprites, toy2d")
+def test_unknown_name_suggests_one_and_lists_every_name_with_its_configs():
+  expected = ("Unknown dataset 'mnits' (did you mean 'mnist'?); known: celeb_a, cifar10, "
+              "digits, dsprites, fashion_mnist, mnist, shapes3d, sprites, sprites/16_lite, "
+              "sprites/32, sprites/32_lite, sprites/64, toy2d, toy2d/grid25, toy2d/ring8")
   with pytest.raises(ValueError) as info:
     data.get_spec("mnits")
   assert str(info.value) == expected
-  with pytest.raises(ValueError, match="Unknown dataset 'mnits'; known: celeb_a"):
+  with pytest.raises(ValueError, match=r"Unknown dataset 'mnits' \(did you mean 'mnist'"):
     data.load("mnits", "train", batch_size=2)
+  with pytest.raises(ValueError, match=r"Unknown dataset 'qqq'; known: celeb_a"):
+    data.get_spec("qqq")  # nothing close: no suggestion
+  with pytest.raises(ValueError, match=r"for dataset 'sprites' \(did you mean '32_lite'\?\)"):
+    data.get_spec("sprites/32_lit")
 
 
 def test_unknown_config_lists_known_ones():

@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from latentjax._names import did_you_mean
 from latentjax.data._prepare import hide_tf_from_accelerators, prepare_builder
 from latentjax.data._preprocess import example_nbytes, make_preprocessing
 from latentjax.data._spec import DatasetSpec, get_spec
@@ -248,9 +249,14 @@ def _split_size(builder, spec: DatasetSpec, split) -> int:
     else:
       if count >= 0:
         return count
+  available = sorted(builder.info.splits)
+  base = split.split("[", 1)[0]
+  # A name TFDS does not know is said once, with the names it knows; a known name with a
+  # bad slice keeps TFDS's reason.
+  why = f": {reason}" if base in available else did_you_mean(base, available)
   raise ValueError(
-      f"Unknown split {split!r} for dataset {spec.name!r}: {reason}; available: "
-      f"{', '.join(sorted(builder.info.splits)) or 'none listed'} (TFDS slicing such as "
+      f"Unknown split {split!r} for dataset {spec.name!r}{why}; available: "
+      f"{', '.join(available) or 'none listed'} (TFDS slicing such as "
       f"'train[:90%]' is accepted)") from None
 
 

@@ -9,12 +9,14 @@ only that message, so it must stand on its own.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import socket
 import urllib.parse
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from absl import logging
 
 from latentjax.data._spec import DatasetSpec
 
@@ -125,6 +127,26 @@ def _tfds_serves(builder, split: str | None) -> bool:
   return True
 
 
+@contextlib.contextmanager
+def _quiet_tfds():
+  """TFDS without its download banner, progress bars and warnings, for local builds.
+
+  A built-in dataset downloads nothing, yet TFDS announces "Downloading and preparing
+  dataset Unknown size ...", warns that the new folder has no dataset_info.json and
+  draws progress bars for each split; the build is one line of its own instead.
+  """
+  bars = getattr(tfds.core.utils.tqdm_utils, "_active", True)
+  verbosity = logging.get_verbosity()
+  tfds.display_progress_bar(False)
+  logging.set_verbosity(logging.ERROR)
+  try:
+    with contextlib.redirect_stdout(io.StringIO()):
+      yield
+  finally:
+    logging.set_verbosity(verbosity)
+    tfds.display_progress_bar(bars)
+
+
 def prepare_builder(spec: DatasetSpec, *, data_dir=None, download: bool = True,
                     split: str | None = None):
   """Returns a TFDS builder that can serve the data, building or downloading it if needed.
@@ -148,11 +170,16 @@ def prepare_builder(spec: DatasetSpec, *, data_dir=None, download: bool = True,
     DatasetNotAvailableError: when the data is absent and cannot be prepared here.
   """
   resolved = _data_dir(data_dir)
-  builder = tfds.builder(spec.tfds_name, data_dir=resolved)
-  if builder.is_prepared() or _tfds_serves(builder, split):
+  with _quiet_tfds() if spec.builtin else contextlib.nullcontext():
+    builder = tfds.builder(spec.tfds_name, data_dir=resolved)
+    prepared = builder.is_prepared()
+  if prepared or _tfds_serves(builder, split):
     return builder
   if spec.builtin:
-    builder.download_and_prepare()
+    print(f"Building the built-in dataset {spec.name!r} in {resolved} (first use only; "
+          "nothing is downloaded)", flush=True)
+    with _quiet_tfds():
+      builder.download_and_prepare()
     return builder
   if not download:
     raise DatasetNotAvailableError(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from latentjax._names import did_you_mean
 from latentjax.data._sprites_render import FACTOR_NAMES as SPRITES_FACTOR_NAMES
 from latentjax.data._sprites_render import GRIDS as SPRITES_GRIDS
 
@@ -119,20 +120,32 @@ def known_datasets() -> tuple[str, ...]:
   return tuple(sorted(_REGISTRY))
 
 
+def known_dataset_names() -> tuple[str, ...]:
+  """Every name `get_spec` accepts: base names and each ``base/config`` (sorted)."""
+  names = []
+  for base in known_datasets():
+    names.append(base)
+    names += [f"{base}/{c}" for c in sorted(c for c in _REGISTRY[base].input_shapes if c)]
+  return tuple(names)
+
+
 def _entry(name: str) -> tuple[str, str | None, _Entry]:
   """Splits ``"base/config"`` and validates both parts; returns (base, config, entry)."""
   if not isinstance(name, str):
     raise TypeError(f"`name` must be a str, got {type(name).__name__}: {name!r}")
   base, _, config = name.partition("/")
   if base not in _REGISTRY:
-    raise ValueError(f"Unknown dataset {name!r}; known: {', '.join(known_datasets())}")
+    names = known_dataset_names()
+    raise ValueError(f"Unknown dataset {name!r}{did_you_mean(name, names)}; known: "
+                     f"{', '.join(names)}")
   entry = _REGISTRY[base]
   configs = sorted(c for c in entry.input_shapes if c is not None)
   if not config:
     return base, entry.default_config, entry
   if config not in entry.input_shapes:
     known = ", ".join(configs) if configs else "none (it takes no config)"
-    raise ValueError(f"Unknown config {config!r} for dataset {base!r}; known: {known}")
+    raise ValueError(f"Unknown config {config!r} for dataset {base!r}"
+                     f"{did_you_mean(config, configs)}; known: {known}")
   return base, config, entry
 
 

@@ -70,7 +70,7 @@ from latentjax.explore._paths import (
     path_frames,
     strip_label,
 )
-from latentjax.explore._report import REPORT_NAME, SECTIONS, build_report
+from latentjax.explore._report import REPORT_NAME, SECTIONS, CompanionRunError, build_report
 from latentjax.explore._settings import SMALL_ENV, ExploreSettings, small_mode
 from latentjax.explore._summary import (
     metrics_table,
@@ -87,6 +87,7 @@ __all__ = [
     "SECTIONS",
     "SMALL_ENV",
     "Clustering",
+    "CompanionRunError",
     "ExploreSettings",
     "ExplorerData",
     "InvertedSplit",

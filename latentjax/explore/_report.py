@@ -71,6 +71,10 @@ SECTIONS = (
 )
 
 
+class CompanionRunError(ValueError):
+  """The companion run does not fit the run it accompanies (latent size, dataset)."""
+
+
 def build_report(workdir: str, *, companion_workdir: str | None = None,
                  settings: ExploreSettings | None = None, output: str | None = None,
                  embed_images: bool = False,
@@ -92,8 +96,8 @@ def build_report(workdir: str, *, companion_workdir: str | None = None,
 
   Raises:
     FileNotFoundError: if a run folder has no config or checkpoint.
-    ValueError: if the companion run's latent space is not 2-D or its dataset
-      differs from the main run's.
+    CompanionRunError: (a ValueError) if the companion run's latent space is not 2-D or
+      its dataset differs from the main run's.
   """
   from latentjax import training
 
@@ -107,11 +111,13 @@ def build_report(workdir: str, *, companion_workdir: str | None = None,
   if companion_workdir:
     crun = training.load_run(companion_workdir)
     if crun.latent_dim != 2:
-      raise ValueError(f"`companion_workdir` {companion_workdir!r} must hold a run with a "
-                       f"2-D latent space, got latent_dim={crun.latent_dim}")
+      raise CompanionRunError(
+          f"`companion_workdir` {companion_workdir!r} must hold a run with a "
+          f"2-D latent space, got latent_dim={crun.latent_dim}")
     if crun.exp.cfg.data.name != run.exp.cfg.data.name:
-      raise ValueError(f"`companion_workdir` {companion_workdir!r} was trained on "
-                       f"{crun.exp.cfg.data.name!r}, the run on {run.exp.cfg.data.name!r}")
+      raise CompanionRunError(
+          f"`companion_workdir` {companion_workdir!r} was trained on "
+          f"{crun.exp.cfg.data.name!r}, the run on {run.exp.cfg.data.name!r}")
   main = view_run(run, settings)
   companion = None
   if crun is not None:

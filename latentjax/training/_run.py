@@ -58,7 +58,54 @@ def decode_codes(decode, static, variables, label: Array | None, z: Array) -> Ar
   return x if batched else x[0]
 
 
-@dataclasses.dataclass(frozen=True)
+def _is_concrete(x) -> bool:
+  return not isinstance(x, jax.core.Tracer)
+
+
+def _check_data(spec, x, name: str = "x") -> None:
+  """Raises ValueError unless ``x`` is a float batch [B, *spec.input_shape] in range."""
+  shape = tuple(spec.input_shape)
+  if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+    raise ValueError(f"`{name}` must be an array [B, {', '.join(map(str, shape))}], "
+                     f"got {type(x).__name__}")
+  if tuple(x.shape[1:]) != shape or x.ndim != len(shape) + 1:
+    hint = " (a single example: add a batch axis, x[None])" if tuple(x.shape) == shape else ""
+    raise ValueError(f"`{name}` must be [B, {', '.join(map(str, shape))}] for dataset "
+                     f"{spec.name!r}, got shape {tuple(x.shape)}{hint}")
+  if not jnp.issubdtype(x.dtype, jnp.floating):
+    scale = " (uint8 pixels: x / 255)" if spec.value_range is not None else ""
+    raise ValueError(f"`{name}` must be floating point{scale}, got dtype {x.dtype}")
+  if spec.value_range is not None and _is_concrete(x) and x.size:
+    lo, hi = spec.value_range
+    x_min, x_max = float(jnp.min(x)), float(jnp.max(x))
+    if x_min < lo - 1e-3 or x_max > hi + 1e-3:
+      raise ValueError(f"`{name}` values must lie in [{lo:g}, {hi:g}] for dataset "
+                       f"{spec.name!r}, got [{x_min:.4g}, {x_max:.4g}]")
+
+
+def _check_codes(z, latent_dim: int) -> None:
+  """Raises ValueError unless ``z`` is a float batch of codes [B, latent_dim]."""
+  if not hasattr(z, "shape") or not hasattr(z, "dtype"):
+    raise ValueError(f"`z` must be an array [B, {latent_dim}], got {type(z).__name__}")
+  if z.ndim != 2 or z.shape[1] != latent_dim:
+    hint = " (a single code: z[None])" if z.shape == (latent_dim,) else ""
+    raise ValueError(f"`z` must be [B, {latent_dim}] (this run's codes have "
+                     f"{latent_dim} dimensions), got shape {tuple(z.shape)}{hint}")
+  if not jnp.issubdtype(z.dtype, jnp.floating):
+    raise ValueError(f"`z` must be floating point, got dtype {z.dtype}")
+
+
+def _check_labels(y, batch: int) -> None:
+  """Raises ValueError unless ``y`` is None or int class ids [batch]."""
+  if y is None:
+    return
+  y = jnp.asarray(y)
+  if y.shape != (batch,) or not jnp.issubdtype(y.dtype, jnp.integer):
+    raise ValueError(f"`y` must be int class ids [{batch}], got shape {tuple(y.shape)} "
+                     f"dtype {y.dtype}")
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
 class Run:
   """A trained run: config, model and parameters, with encode/decode helpers.
 
@@ -75,6 +122,11 @@ class Run:
   exp: Experiment
   state: TrainState
   step: int
+
+  def __repr__(self) -> str:
+    """A one-line summary: ``Run('runs/x', family='vae', step=8, latent_dim=2)``."""
+    return (f"Run({self.workdir!r}, family={self.exp.family!r}, step={self.step}, "
+            f"latent_dim={self.latent_dim})")
 
   @property
   def family(self):
@@ -104,20 +156,37 @@ class Run:
   def encode(self, x: Array, y: Array | None = None) -> Array:
     """Codes [B, D] of inputs [B, ...] (the posterior mean for a VAE).
 
+    Args:
+      x: [B, *input_shape] float data: images in [0, 1] (not uint8 0-255), points in
+        data units.
+      y: [B] int labels for a conditional run; None otherwise.
+
     Raises:
-      ValueError: for a family without an encoder (GANs).
+      ValueError: for a family without an encoder (GANs), or an ``x`` / ``y`` that does
+        not fit the run (shape, dtype, value range), naming the argument.
     """
+    _check_data(self.exp.spec, x)
+    _check_labels(y, x.shape[0])
     return self.family.encode(self, x, y)
 
   def encode_posterior(self, x: Array, y: Array | None = None) -> tuple[Array, Array]:
-    """``(mean, logvar)`` [B, D] each; VAEs only."""
+    """``(mean, logvar)`` [B, D] each; VAEs only (checks as :meth:`encode`)."""
     if not self.exp.is_variational:
       raise ValueError(f"encode_posterior needs a VAE; this run is a {self.exp.family!r}")
+    _check_data(self.exp.spec, x)
+    _check_labels(y, x.shape[0])
     return self.exp.model.apply(self.variables, x, y, method="encode")
 
   def decode(self, z: Array, y: Array | None = None) -> Array:
     """Data [B, ...] for codes z [B, D]: means of p(x | z), or a generator's samples
-    (images in [0, 1], points in data units)."""
+    (images in [0, 1], points in data units).
+
+    Raises:
+      ValueError: for a ``z`` that is not float [B, latent_dim], or a ``y`` that does not
+        fit the run.
+    """
+    _check_codes(z, self.latent_dim)
+    _check_labels(y, z.shape[0])
     decode, static = self.family.decoding(self.exp)
     return decode(static, self.variables, z, y)
 

@@ -1,0 +1,60 @@
+"""What the entry points tell a newcomer: readable help and one-line errors.
+
+``explore --help`` printed its example with a collapsed line continuation (a backslash
+in a non-raw docstring joins two lines), and a companion run that does not fit the main
+run ended in a 20-line traceback.
+"""
+
+import ast
+import pathlib
+
+from tests._helpers import REPO, run_module
+
+_SCRIPTS = sorted((pathlib.Path(REPO) / "experiments").glob("*.py"))
+
+
+def test_entry_point_docstrings_keep_every_line():
+  for path in _SCRIPTS:
+    tree = ast.parse(path.read_text())
+    if not tree.body or not isinstance(tree.body[0], ast.Expr):
+      continue
+    node = tree.body[0].value
+    if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+      continue
+    source_lines = node.end_lineno - node.lineno + 1
+    assert node.value.count("\n") + 1 == source_lines, (
+        f"{path.name}: a backslash at a line end joins two lines of its help text")
+
+
+def test_companion_run_that_does_not_fit_gives_one_error_line(vae_smoke_run):
+  proc = run_module("experiments.explore", f"--workdir={vae_smoke_run}",
+                    f"--companion_workdir={vae_smoke_run}", "--small", timeout=300)
+  assert proc.returncode == 1, proc.stderr[-2000:]
+  assert "Traceback" not in proc.stderr
+  lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+  assert len(lines) == 1 and "--companion_workdir" in lines[0] and "2-D latent" in lines[0]
+
+
+def test_train_help_lists_every_config_with_its_summary():
+  import configs
+  from experiments import _cli
+
+  text = _cli.config_help()
+  rows = configs.inventory()
+  assert len(rows) >= 19 and all(summary for _, summary in rows)
+  for path, summary in rows:
+    assert f"{path}: {summary}" in text
+  assert ":smoke" in text and "configs/common.py" in text
+  assert "bench_" not in text  # the benchmark's workloads are not experiments
+
+
+def test_a_missing_config_file_suggests_one_and_lists_them():
+  from experiments import _cli
+
+  missing = FileNotFoundError("[Errno 2] No such file or directory: 'configs/vae_digit.py'")
+  text = _cli._config_error(["--config=configs/vae_digit.py:smoke"], missing)
+  assert text.startswith("--config=configs/vae_digit.py:smoke: no such config file; "
+                         "did you mean 'vae_digits.py'? configs/ holds ae_digits.py, ")
+  assert "gan_ring8.py" in text and "common.py" not in text
+  text = _cli._config_error(["--config=configs/zzz.py"], missing)
+  assert "did you mean" not in text and "configs/ holds ae_digits.py" in text
