@@ -13,7 +13,12 @@ default) or "pmap"; every family goes through the same loop. One training at a t
 owns a workdir (``<workdir>/train.lock``; a second one raises ``WorkdirInUseError``).
 """
 
-from latentjax.training._checkpoint import Checkpointer, CheckpointError, checkpoint_dir
+from latentjax.training._checkpoint import (
+    Checkpointer,
+    CheckpointError,
+    CheckpointSpaceError,
+    checkpoint_dir,
+)
 from latentjax.training._config import (
     ADDED_KEYS,
   PARALLEL_MODES,
@@ -79,6 +84,7 @@ __all__ = [
     "VARIANCE_FILE",
     "PARALLEL_MODES",
     "CheckpointError",
+    "CheckpointSpaceError",
     "Checkpointer",
     "CompiledStep",
     "ConfigError",

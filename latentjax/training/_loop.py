@@ -207,7 +207,8 @@ def train(config, workdir: str, *, until_step: int | None = None,
     NonFiniteLossError: when a metric becomes NaN or infinite.
     WorkdirInUseError: when another training holds ``workdir`` (naming its host, pid and
       start time).
-    latentjax.training.CheckpointError: when no checkpoint of the run can be restored.
+    latentjax.training.CheckpointError: when no checkpoint of the run can be restored,
+      or (``CheckpointSpaceError``) a checkpoint does not fit on the disk.
     latentjax.data.DatasetNotAvailableError: when the dataset is absent.
   """
   cfg = ExperimentConfig.from_config(config)  # before importing the data (TensorFlow)
