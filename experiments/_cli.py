@@ -1,7 +1,8 @@
 """What every entry point shares: quiet TensorFlow, and clean exits for user errors.
 
 A user error (bad flag or config override, missing config file, bad config value,
-missing dataset, damaged run, non-finite loss) ends the program with one
+missing dataset, damaged run, non-finite loss, a workdir another training holds, a
+checkpoint that does not fit on the disk) ends the program with one
 ``error: <message>`` line on stderr and exit status 1, not a traceback; anything else
 is a bug and keeps its traceback.
 
@@ -31,15 +32,22 @@ def quiet_logs() -> None:
 
 
 def is_user_error(e: BaseException) -> bool:
-  """Whether ``e`` is a user error (bad config, missing dataset, damaged run, NaN loss).
+  """Whether ``e`` is a user error (bad config, missing dataset, damaged run, NaN loss,
+  workdir in use, full disk).
 
   The dataset error is looked up only when ``latentjax.data`` is already imported (it
   imports TensorFlow; an error raised from it has imported it), so a config error found
   before any data is read exits without that start-up.
   """
-  from latentjax.training import CheckpointError, ConfigError, NonFiniteLossError
+  from latentjax.training import (
+      CheckpointError,
+      ConfigError,
+      NonFiniteLossError,
+      WorkdirInUseError,
+  )
 
-  if isinstance(e, (ConfigError, NonFiniteLossError, CheckpointError, FileNotFoundError)):
+  if isinstance(e, (ConfigError, NonFiniteLossError, CheckpointError, WorkdirInUseError,
+                    FileNotFoundError)):
     return True
   data = sys.modules.get("latentjax.data")
   return data is not None and isinstance(e, data.DatasetNotAvailableError)

@@ -9,10 +9,16 @@ Data flows config -> data -> step function -> state -> checkpoint. A step is a p
 (``get_family(config.model.family)``: ae, vae, cvae, gan, cgan, diffusion,
 cdiffusion, noise_encoder, classifier) and compiled by
 ``compile_step`` for ``config.train.parallel`` = "sharded" (jit over a device mesh, the
-default) or "pmap"; every family goes through the same loop.
+default) or "pmap"; every family goes through the same loop. One training at a time
+owns a workdir (``<workdir>/train.lock``; a second one raises ``WorkdirInUseError``).
 """
 
-from latentjax.training._checkpoint import Checkpointer, CheckpointError, checkpoint_dir
+from latentjax.training._checkpoint import (
+    Checkpointer,
+    CheckpointError,
+    CheckpointSpaceError,
+    checkpoint_dir,
+)
 from latentjax.training._config import (
     ADDED_KEYS,
   PARALLEL_MODES,
@@ -40,6 +46,7 @@ from latentjax.training._experiment import Experiment, build_experiment, init_st
 from latentjax.training._families import Family, get_family, register_family, registered_families
 from latentjax.training._family_gan import GANNetworks, make_gan_step, make_gan_updates
 from latentjax.training._host_memory import keep_freed_host_memory
+from latentjax.training._lock import LOCK_FILE, WorkdirInUseError
 from latentjax.training._logging import MetricWriter, read_metrics
 from latentjax.training._loop import NonFiniteLossError, check_data, has_checkpoint, train
 from latentjax.training._optim import make_optimizer
@@ -73,9 +80,11 @@ def train_and_evaluate(config, workdir: str, *, allow_config_change: bool = Fals
 
 __all__ = [
     "ADDED_KEYS",
+    "LOCK_FILE",
     "VARIANCE_FILE",
     "PARALLEL_MODES",
     "CheckpointError",
+    "CheckpointSpaceError",
     "Checkpointer",
     "CompiledStep",
     "ConfigError",
@@ -94,6 +103,7 @@ __all__ = [
     "Run",
     "TrainConfig",
     "TrainState",
+    "WorkdirInUseError",
     "barrier",
     "build_experiment",
     "check_data",

@@ -12,6 +12,14 @@ never writes or deletes anything, so reading a run while it trains is safe. A
 checkpoint that fails to restore (a truncated file, half-written JSON) is named, and
 the newest intact one is used instead (``restore_intact``); nothing ever starts from
 scratch silently.
+
+A writer checks, before each save, that the disk has room for a checkpoint as large as
+the last one, and stops with `CheckpointSpaceError` (one line: the path, the free and
+the needed bytes, the step kept) instead of starting a write that cannot finish. A
+write that fails anyway for want of space (the first checkpoint, or a disk filled by
+something else meanwhile) ends in the same error, wherever orbax reports it (the save
+itself, or the background write, at the next save, `wait` or `close`); orbax's own
+logs and asyncio noise about that failure are dropped, as the error says it all.
 """
 
 import contextlib
@@ -23,13 +31,28 @@ import jax
 import orbax.checkpoint as ocp
 from absl import logging
 
+from latentjax.training._checkpoint_space import (
+    NO_SPACE,
+    NoSpaceReportFilter,
+    dir_bytes,
+    free_bytes,
+    is_no_space,
+    space_message,
+)
+
 _STATE = "state"
 _META = "meta"
 DAMAGED_DIR = "damaged_checkpoints"
 
 
 class CheckpointError(RuntimeError):
-  """No checkpoint of a run could be restored; the message names each damaged step."""
+  """No checkpoint of a run could be restored (the message names each damaged step), or
+  one could not be written (`CheckpointSpaceError`)."""
+
+
+class CheckpointSpaceError(CheckpointError):
+  """A checkpoint does not fit on its disk; the message says what is free, what it needs
+  and which checkpoint is kept."""
 
 
 @contextlib.contextmanager
@@ -60,6 +83,8 @@ class Checkpointer:
                read_only: bool = False):
     self._workdir = workdir
     self._read_only = read_only
+    self._pending = None  # (step, bytes needed, what that estimate is) of a save in flight
+    self._noise = None
     if read_only:
       options = ocp.CheckpointManagerOptions(
           read_only=True, create=False, save_interval_steps=0, max_to_keep=None,
@@ -77,6 +102,8 @@ class Checkpointer:
       # file-system work never overlaps whatever the caller does next (data pipelines that
       # open files, or file-system mocks such as ``tfds.testing.mock_data``).
       self._manager._maybe_await_cleanup_tmp_directory()  # noqa: SLF001
+      self._noise = NoSpaceReportFilter()
+      self._noise.install()
 
   def latest_step(self) -> int | None:
     """The step of the newest complete checkpoint, or None."""
@@ -86,12 +113,72 @@ class Checkpointer:
     return sorted(self._manager.all_steps())
 
   def save(self, step: int, arrays: Any, meta: dict) -> None:
-    """Writes ``arrays`` (a pytree of arrays) and ``meta`` (JSON-able) as ``step``."""
+    """Writes ``arrays`` (a pytree of arrays) and ``meta`` (JSON-able) as ``step``.
+
+    Waits for the previous save first, then checks that a checkpoint as large as the
+    last one fits on the disk (in every process of a multi-process run) before writing.
+
+    Raises:
+      CheckpointSpaceError: when this checkpoint would not fit, or the disk filled up
+        while writing it or the previous one (nothing is left half-written under the
+        step's name; the last complete checkpoint is kept).
+    """
     if self._read_only:
       raise RuntimeError("this Checkpointer was opened read-only")
-    self._manager.save(
-        step, args=ocp.args.Composite(**{_STATE: ocp.args.StandardSave(arrays),
-                                         _META: ocp.args.JsonSave(meta)}), force=True)
+    self.wait()
+    need, need_of = self._need(arrays)
+    if self.latest_step() is not None:
+      self._check_space(step, need, need_of)
+    try:
+      self._manager.save(
+          step, args=ocp.args.Composite(**{_STATE: ocp.args.StandardSave(arrays),
+                                           _META: ocp.args.JsonSave(meta)}), force=True)
+    except Exception as e:
+      if is_no_space(e):
+        raise self._space_error(step, need, need_of, NO_SPACE) from None
+      raise
+    self._pending = (step, need, need_of)
+
+  def _need(self, arrays: Any) -> tuple[int, str]:
+    """Bytes a checkpoint needs: the size of the last one, or else the arrays' bytes."""
+    last = self.latest_step()
+    if last is not None:
+      return dir_bytes(os.path.join(checkpoint_dir(self._workdir), str(last))), (
+          f"the size of step {last}")
+    nbytes = sum(int(getattr(x, "nbytes", 0)) for x in jax.tree.leaves(arrays))
+    return nbytes, "the state's arrays, uncompressed"
+
+  def _check_space(self, step: int, need: int, need_of: str) -> None:
+    from latentjax.training._distributed import sum_over_processes
+
+    free = free_bytes(checkpoint_dir(self._workdir))
+    count, me = jax.process_count(), jax.process_index()
+    # Every process decides alike (on every process's disk), so that none goes on into a
+    # save the others have left.
+    totals = sum_over_processes({**{f"free_{i}": free if i == me else 0 for i in range(count)},
+                                 **{f"need_{i}": need if i == me else 0 for i in range(count)}})
+    short = [i for i in range(count) if totals[f"free_{i}"] < totals[f"need_{i}"]]
+    if short:
+      i = me if me in short else short[0]
+      where = "" if count == 1 else f" (on the disk of process {i} of {count})"
+      raise CheckpointSpaceError(space_message(
+          checkpoint_dir(self._workdir), step, free=int(totals[f"free_{i}"]),
+          need=int(totals[f"need_{i}"]), need_of=need_of, kept=self.latest_step(),
+          cause=f"not enough space{where}"))
+
+  def _space_error(self, step: int, need: int, need_of: str, cause: str) -> CheckpointSpaceError:
+    if self._noise is not None:
+      self._noise.ran_out_of_space = True
+    root = checkpoint_dir(self._workdir)
+    with contextlib.suppress(Exception):
+      self._manager.reload()  # orbax's view of the steps, after the failed write
+    try:
+      free = free_bytes(root)
+    except OSError:
+      free = 0
+    return CheckpointSpaceError(space_message(root, step, free=free, need=need,
+                                               need_of=need_of, kept=self.latest_step(),
+                                               cause=cause))
 
   def restore(self, abstract_arrays: Any, step: int | None = None) -> tuple[Any, dict]:
     """Restores ``(arrays, meta)`` of ``step`` (default: latest) into the target's structure.
@@ -168,11 +255,29 @@ class Checkpointer:
     self._manager.reload()
 
   def wait(self) -> None:
-    self._manager.wait_until_finished()
+    """Blocks until the save in flight is written.
+
+    Raises:
+      CheckpointSpaceError: when that save ran out of disk space.
+    """
+    pending, self._pending = self._pending, None
+    try:
+      self._manager.wait_until_finished()
+    except Exception as e:
+      if pending is not None and is_no_space(e):
+        raise self._space_error(*pending, NO_SPACE) from None
+      raise
 
   def close(self) -> None:
-    self._manager.wait_until_finished()
-    self._manager.close()
+    """Waits for the save in flight, then closes orbax's manager (always)."""
+    try:
+      self.wait()
+    finally:
+      try:
+        self._manager.close()
+      finally:
+        if self._noise is not None:
+          self._noise.remove()
 
 
 def abstract_like(tree: Any, sharding: jax.sharding.Sharding) -> Any:

@@ -11,8 +11,9 @@ together. It sets a bounded heartbeat: when a process dies, the coordination ser
 notices within ``heartbeat_timeout_seconds`` and the others stop instead of waiting.
 
 The helpers below are no-ops in a single-process run: ``barrier`` (every process
-waits until all reach it) and ``sum_over_processes`` (the sum of each process's
-float values, the same in every process).
+waits until all reach it), ``sum_over_processes`` (the sum of each process's
+float values, the same in every process) and ``first_process_text`` (process 0's
+text, in every process).
 """
 
 import re
@@ -209,3 +210,27 @@ def sum_over_processes(values: dict[str, float]) -> dict[str, float]:
   gathered = np.asarray(multihost_utils.process_allgather(np.stack([hi, lo])), np.float64)
   total = gathered.sum(axis=(0, 1))
   return {k: float(v) for k, v in zip(keys, total, strict=True)}
+
+
+_TEXT_BYTES = 4096
+
+
+def first_process_text(text: str) -> str:
+  """Process 0's ``text``, in every process (``text`` itself in a single-process run).
+
+  Args:
+    text: this process's text; only process 0's is used (cut to 4096 UTF-8 bytes).
+
+  Returns:
+    Process 0's ``text``, the same in every process.
+  """
+  if jax.process_count() == 1:
+    return text
+  from jax.experimental import multihost_utils
+
+  data = np.zeros(_TEXT_BYTES, np.uint8)
+  if jax.process_index() == 0:
+    raw = text.encode()[:_TEXT_BYTES]
+    data[:len(raw)] = np.frombuffer(raw, np.uint8)
+  out = np.asarray(multihost_utils.broadcast_one_to_all(data), np.uint8)
+  return out.tobytes().rstrip(b"\0").decode(errors="replace")

@@ -10,8 +10,16 @@ state an uninterrupted one would have. Finiteness is checked each time metrics a
 fetched from the device (every ``log_every_steps`` and before every checkpoint);
 a non-finite metric stops training with ``NonFiniteLossError`` and no checkpoint
 with non-finite values is ever written.
+
+One training at a time owns a workdir: ``train`` holds ``<workdir>/train.lock`` (see
+``training._lock``) from before it reads the folder for resuming until its last
+checkpoint is written, and a second training of the folder stops at once with
+``WorkdirInUseError``. In a multi-process run process 0 alone takes the lock and tells
+the others the outcome, so they all stop alike; the others never touch the lock file.
+Readers never take it.
 """
 
+import contextlib
 import math
 import os
 import time
@@ -22,10 +30,11 @@ import tqdm
 
 from latentjax.training._checkpoint import Checkpointer, abstract_like, checkpoint_dir
 from latentjax.training._config import ConfigError, ExperimentConfig, check_devices
-from latentjax.training._distributed import barrier
+from latentjax.training._distributed import barrier, first_process_text
 from latentjax.training._experiment import build_experiment, init_state, make_step
 from latentjax.training._host_memory import keep_freed_host_memory
 from latentjax.training._keys import EVAL_KEY, INIT_KEY, TRAIN_KEY
+from latentjax.training._lock import WorkdirInUseError, WorkdirLock
 from latentjax.training._logging import MetricWriter
 from latentjax.training._parallel import compile_step, step_compiler_options
 from latentjax.training._profile import StepProfiler, check_profile_steps
@@ -118,6 +127,41 @@ def _check_data_once(exp) -> None:
     check_data(exp)
 
 
+@contextlib.contextmanager
+def _workdir_lock(workdir: str):
+  """Holds the workdir's lock for the block: in process 0, for all processes of a run.
+
+  Process 0 takes the lock and every process learns the outcome (a collective, so no
+  process waits for a run that will not start). The other processes never open the lock
+  file: on the shared workdir each taking it would let one through and refuse the rest.
+
+  Raises:
+    WorkdirInUseError: in every process, when another run holds the workdir.
+  """
+  lock = WorkdirLock(workdir)
+  if jax.process_count() == 1:
+    with lock:
+      yield
+    return
+  error = None
+  if jax.process_index() == 0:
+    try:
+      lock.acquire()
+    except (WorkdirInUseError, OSError) as e:
+      error = e
+  text = first_process_text("" if error is None else (
+      str(error) if isinstance(error, WorkdirInUseError)
+      else f"process 0 could not lock {workdir}: {error}"))
+  if error is not None:
+    raise error
+  if text:
+    raise WorkdirInUseError(text)
+  try:
+    yield
+  finally:
+    lock.release()  # a no-op outside process 0
+
+
 def _quality_of_state(config, exp, state, step: int, workdir: str, key, feature_net) -> dict:
   """The numeric entries of ``quality_metrics`` for a training state (logged as eval)."""
   from latentjax.training._quality import quality_metrics
@@ -135,10 +179,12 @@ def train(config, workdir: str, *, until_step: int | None = None,
   """Trains the model a config describes, resuming from ``workdir`` if possible.
 
   Everything that can be checked without compiling is checked first: the config's keys,
-  types and ranges, the dataset's splits and the batch size, and, when ``workdir``
-  already holds a checkpoint, that ``config`` describes the same run as its saved
-  ``config.json`` (nothing in the folder is touched before that). It calls
-  ``keep_freed_host_memory()`` first, so each step reuses its host buffers.
+  types and ranges; then ``workdir`` is locked for this run (the first thing written
+  there: ``train.lock``, removed when training ends, however it ends); then the
+  dataset's splits and the batch size, and, when ``workdir`` already holds a checkpoint,
+  that ``config`` describes the same run as its saved ``config.json`` (nothing else in
+  the folder is touched before that). It calls ``keep_freed_host_memory()`` first, so
+  each step reuses its host buffers.
 
   Args:
     config: an ``ml_collections.ConfigDict`` (see ``configs/``).
@@ -159,7 +205,10 @@ def train(config, workdir: str, *, until_step: int | None = None,
     ValueError: for a bad config, a config that does not match the run it would resume,
       or unusable splits (all before anything is compiled).
     NonFiniteLossError: when a metric becomes NaN or infinite.
-    latentjax.training.CheckpointError: when no checkpoint of the run can be restored.
+    WorkdirInUseError: when another training holds ``workdir`` (naming its host, pid and
+      start time).
+    latentjax.training.CheckpointError: when no checkpoint of the run can be restored,
+      or (``CheckpointSpaceError``) a checkpoint does not fit on the disk.
     latentjax.data.DatasetNotAvailableError: when the dataset is absent.
   """
   cfg = ExperimentConfig.from_config(config)  # before importing the data (TensorFlow)
@@ -169,7 +218,15 @@ def train(config, workdir: str, *, until_step: int | None = None,
   keep_freed_host_memory()
   exp = build_experiment(cfg)
   num_devices = check_devices(cfg, jax.device_count(), jax.process_count())
-  devices = jax.devices()[:num_devices]
+  with _workdir_lock(workdir):
+    return _train_locked(config, cfg, exp, workdir, jax.devices()[:num_devices],
+                         until_step=until_step, allow_config_change=allow_config_change,
+                         profile_steps=profile_steps)
+
+
+def _train_locked(config, cfg, exp, workdir, devices, *, until_step, allow_config_change,
+                  profile_steps) -> dict:
+  """`train` from the resume check on, while this run holds ``workdir``'s lock."""
   resuming = has_checkpoint(workdir)
   check_resume(config, workdir, has_checkpoint=resuming, allow_changes=allow_config_change)
   _check_data_once(exp)
