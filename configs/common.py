@@ -128,7 +128,6 @@ def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.train.num_steps = 8
   c.train.log_every_steps = 4
   c.train.checkpoint_every_steps = 4
-  c.train.progress_bar = False
   c.eval.num_examples = 64
   c.eval.num_iwae_samples = 4
   c.eval.num_sample_images = 16

@@ -53,6 +53,11 @@ class Family(abc.ABC):
     self.name = name
     self.conditional = conditional
 
+  def progress_metrics(self, exp) -> tuple[str, ...]:
+    """The step metrics the progress bar shows, in order (those the step reports)."""
+    del exp
+    return ("loss",)
+
   def check_labels(self, cfg, spec) -> None:
     """Raises ConfigError when a conditional family is given a dataset without labels."""
     if self.conditional and not spec.num_classes:

@@ -266,6 +266,10 @@ class GANFamily(Family):
 
   has_encoder = False
 
+  def progress_metrics(self, exp) -> tuple[str, ...]:
+    del exp
+    return ("d_loss", "g_loss")
+
   def build(self, cfg, spec) -> dict:
     self.check_labels(cfg, spec)
     if cfg.objective.binarize:

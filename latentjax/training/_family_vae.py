@@ -26,6 +26,10 @@ def decode_mean(static, variables, z: Array, y: Array | None) -> Array:
 class AutoencoderFamily(SingleNetworkFamily):
   """``ae``, ``vae`` or ``cvae`` (see the module docstring)."""
 
+  def progress_metrics(self, exp) -> tuple[str, ...]:
+    del exp
+    return ("loss", "kl")  # the negative ELBO and its KL term (an ae has no kl)
+
   def build(self, cfg, spec) -> dict:
     self.check_labels(cfg, spec)
     try:

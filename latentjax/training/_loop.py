@@ -45,6 +45,28 @@ class NonFiniteLossError(RuntimeError):
   """Training produced a non-finite metric; the message names the step and metric."""
 
 
+# The bar's own rate and ETA (tqdm's average over every update, compilation included)
+# are left out: the text shows the rate of the last logging window and the ETA from it.
+_BAR_FORMAT = "{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
+
+
+def progress_text(metrics: dict, keys: tuple[str, ...], steps_left: int) -> str:
+  """The progress bar's text: ``"d_loss=1.38, g_loss=0.693, 212 step/s, ETA 0:04"``.
+
+  Args:
+    metrics: the last logging window's means, with ``steps_per_sec``.
+    keys: the family's ``progress_metrics``; those missing from ``metrics`` are skipped.
+    steps_left: training steps still to run.
+  """
+  parts = [f"{k}={metrics[k]:.4g}" for k in keys if k in metrics]
+  rate = metrics["steps_per_sec"]
+  parts.append(f"{rate:.3g} step/s")
+  seconds = int(round(steps_left / rate)) if rate > 0 else 0
+  parts.append(f"ETA {seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+               if seconds >= 3600 else f"ETA {seconds // 60}:{seconds % 60:02d}")
+  return ", ".join(parts)
+
+
 def _first_non_finite(records):
   for step, metrics in records:
     for name, value in metrics.items():
@@ -264,8 +286,13 @@ def _train_locked(config, cfg, exp, workdir, devices, *, until_step, allow_confi
   train_key = jax.random.fold_in(base_key, TRAIN_KEY)
   lead = jax.process_index() == 0  # one process logs for all
   writer = MetricWriter(workdir, enabled=lead)
+  if lead and start >= last_step:
+    print(f"{workdir}: already trained to step {start} of {cfg.train.num_steps}, nothing "
+          "to train", flush=True)
   progress = tqdm.tqdm(total=cfg.train.num_steps, initial=start, unit="step",
-                       disable=not (cfg.train.progress_bar and lead), dynamic_ncols=True)
+                       bar_format=_BAR_FORMAT, dynamic_ncols=True,
+                       disable=not (cfg.train.progress_bar and lead) or start >= last_step)
+  shown = exp.family_impl.progress_metrics(exp)
   pending, last = [], {}
   last_good_ckpt = ckpt.latest_step()
   window_start, window_t0 = start, time.perf_counter()
@@ -301,7 +328,7 @@ def _train_locked(config, cfg, exp, workdir, devices, *, until_step, allow_confi
       last["steps_per_sec"] = (step - window_start) / max(elapsed, 1e-9)
       writer.write(step, last, split="train")
       progress.update(step - window_start)
-      progress.set_postfix(loss=f"{last['loss']:.4g}", steps_s=f"{last['steps_per_sec']:.1f}")
+      progress.set_postfix_str(progress_text(last, shown, last_step - step), refresh=False)
       if is_ckpt:
         host = compiled.get_state(placed)
         if not _all_finite(host.arrays()):
