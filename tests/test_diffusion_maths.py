@@ -168,6 +168,23 @@ def test_ddim_step_matches_eq_12_and_16(key):
   np.testing.assert_allclose(jitted(500, 480), out, rtol=1e-6)
 
 
+def test_ddim_step_accepts_any_negative_t_prev_as_the_clean_image():
+  # A spacing such as ``t - T // steps`` gives t_prev = -20 for the last step: DESIGN.md
+  # pins every t_prev < 0 as the clean image (alpha_bar = 1), eager and under jit.
+  x = jnp.asarray([[0.3, -1.2], [1.5, 0.2]], jnp.float32)
+  eps = jnp.asarray([[0.5, 0.1], [-0.4, 0.9]], jnp.float32)
+  a_20 = float(SCHEDULE.alphas_cumprod[20])
+  x0_20 = (np.asarray(x) - np.sqrt(1 - a_20) * np.asarray(eps)) / np.sqrt(a_20)
+  to_clean = diffusion.ddim_step(SCHEDULE, x, eps, 20, -1)
+  np.testing.assert_allclose(to_clean, x0_20, rtol=1e-5)
+  for t_prev in (-20, -1000, jnp.asarray(-20), jnp.asarray([-20, -3])):
+    np.testing.assert_array_equal(diffusion.ddim_step(SCHEDULE, x, eps, 20, t_prev), to_clean)
+  jitted = jax.jit(lambda t, tp: diffusion.ddim_step(SCHEDULE, x, eps, t, tp))
+  np.testing.assert_array_equal(jitted(20, -20), jitted(20, -1))
+  np.testing.assert_allclose(jitted(20, -20), x0_20, rtol=1e-5)
+  np.testing.assert_allclose(jitted(20, jnp.asarray([-20, -1])), x0_20, rtol=1e-5)
+
+
 # Closed-form Gaussian data.
 
 def test_ddim_matches_the_gaussian_data_closed_form():
@@ -368,7 +385,7 @@ def test_optimize_noise_compiles_once():
     (lambda f, x, k: diffusion.exact_invert(SCHEDULE, f, x, 10, mix=0.0), "mix"),
     (lambda f, x, k: diffusion.ddim_sample(SCHEDULE, f, x * jnp.nan, 10), "x_T"),
     (lambda f, x, k: diffusion.q_sample(SCHEDULE, x, T, x), "`t`"),
-    (lambda f, x, k: diffusion.ddim_step(SCHEDULE, x, x, 10, -5), "t_prev"),
+    (lambda f, x, k: diffusion.ddim_step(SCHEDULE, x, x, 10, T), "t_prev"),
     (lambda f, x, k: diffusion.optimize_noise(SCHEDULE, f, x, 5, num_iters=0), "num_iters"),
     (lambda f, x, k: diffusion.linear_schedule(10, 0.02, 1e-4), "beta_end"),
     (lambda f, x, k: diffusion.cosine_schedule(0), "num_timesteps"),
