@@ -87,8 +87,9 @@ def main(argv):
 
 
 _SUMMARY_KEYS = ("elbo_nats", "iwae_nats", "recon_nll_nats", "mse", "modes_covered",
-                 "high_quality_fraction", "reverse_kl", "eval_loss", "inversion_mse",
-                 "mean_image_sq_distance", "sample_pixel_std", "data_pixel_std")
+                 "high_quality_fraction", "reverse_kl", "eval_eps_mse", "eval_v_mse",
+                 "inversion_mse", "mean_image_sq_distance", "sample_pixel_std",
+                 "data_pixel_std")
 
 
 def _print_summary(workdir, metrics):

@@ -78,7 +78,7 @@ def test_cosine_schedule_clips_betas_and_matches_the_product_formula():
 
 def test_schedule_is_a_pytree_with_static_num_timesteps():
   leaves, treedef = jax.tree_util.tree_flatten(SCHEDULE)
-  assert len(leaves) == 2
+  assert len(leaves) == 3  # betas, alphas_cumprod, one_minus_alphas_cumprod
   out = jax.jit(lambda s: s.alphas_cumprod[s.num_timesteps - 1])(SCHEDULE)
   assert float(out) == pytest.approx(float(SCHEDULE.alphas_cumprod[-1]))
   assert jax.tree_util.tree_unflatten(treedef, leaves).num_timesteps == T
@@ -146,6 +146,41 @@ def test_diffusion_loss_is_zero_for_the_true_target_and_per_example(key):
     diffusion.diffusion_loss(SCHEDULE, lambda x, t: x[:, :2], x0, key)
 
 
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+def test_noise_level_near_t0_keeps_float32_precision(schedule):
+  # 1 - alphas_cumprod[t] was formed from the float32 alpha_bar ~ 1 - 1e-4, losing all but
+  # four digits: relative errors 1.7e-4 (linear) and 5.3e-4 (cosine) in the noise variance
+  # at t = 0, 4.6e-4 in the DDPM step's beta at t = 1.
+  if schedule == "linear":
+    s, betas = diffusion.linear_schedule(T), np.linspace(1e-4, 0.02, T)
+  else:
+    s = diffusion.cosine_schedule(T)
+    u = np.arange(T + 1) / T
+    f = np.cos((u + 0.008) / 1.008 * np.pi / 2.0) ** 2
+    betas = np.minimum(1.0 - f[1:] / f[:-1], 0.999)
+  a = np.cumprod(1.0 - betas)  # float64
+  t = np.arange(T)
+  ones = jnp.ones((T, 1), jnp.float32)
+  # q_sample of (x0, noise) = (0, 1) and (1, 0): sqrt(1 - a_t) and sqrt(a_t).
+  np.testing.assert_allclose(diffusion.q_sample(s, 0.0 * ones, t, ones)[:, 0],
+                             np.sqrt(1.0 - a), rtol=2e-6)
+  np.testing.assert_allclose(diffusion.q_sample(s, ones, t, 0.0 * ones)[:, 0], np.sqrt(a),
+                             rtol=2e-6)
+  # DDIM to the clean image from x_t = 0 with eps = 1: -sqrt(1 - a_t) / sqrt(a_t).
+  small = t[:50]
+  got = diffusion.ddim_step(s, jnp.zeros((50, 1)), jnp.ones((50, 1)), small, -1)[:, 0]
+  np.testing.assert_allclose(got, -np.sqrt((1.0 - a[small]) / a[small]), rtol=2e-6)
+  # An eta = 1 step t -> t - 1 from (x_t, eps) = (0, 0) is sigma z with sigma^2 the
+  # posterior variance (1 - a_{t-1}) / (1 - a_t) beta_t, beta_t = 1 - a_t / a_{t-1}.
+  key = jax.random.PRNGKey(0)
+  z = np.asarray(jax.random.normal(key, (49, 1)))
+  got = diffusion.ddim_step(s, jnp.zeros((49, 1)), jnp.zeros((49, 1)), small[1:],
+                            small[:-1], 1.0, key)
+  b = 1.0 - a[small[1:]] / a[small[:-1]]
+  sigma = np.sqrt((1.0 - a[small[:-1]]) / (1.0 - a[small[1:]]) * b)
+  np.testing.assert_allclose(got, sigma[:, None] * z, rtol=5e-6)
+
+
 # One DDIM step by hand.
 
 def test_ddim_step_matches_eq_12_and_16(key):
@@ -166,6 +201,23 @@ def test_ddim_step_matches_eq_12_and_16(key):
   np.testing.assert_allclose(diffusion.ddim_step(SCHEDULE, x, eps, 20, -1), x0_20, rtol=1e-5)
   jitted = jax.jit(lambda t, tp: diffusion.ddim_step(SCHEDULE, x, eps, t, tp))
   np.testing.assert_allclose(jitted(500, 480), out, rtol=1e-6)
+
+
+def test_ddim_step_accepts_any_negative_t_prev_as_the_clean_image():
+  # A spacing such as ``t - T // steps`` gives t_prev = -20 for the last step: DESIGN.md
+  # pins every t_prev < 0 as the clean image (alpha_bar = 1), eager and under jit.
+  x = jnp.asarray([[0.3, -1.2], [1.5, 0.2]], jnp.float32)
+  eps = jnp.asarray([[0.5, 0.1], [-0.4, 0.9]], jnp.float32)
+  a_20 = float(SCHEDULE.alphas_cumprod[20])
+  x0_20 = (np.asarray(x) - np.sqrt(1 - a_20) * np.asarray(eps)) / np.sqrt(a_20)
+  to_clean = diffusion.ddim_step(SCHEDULE, x, eps, 20, -1)
+  np.testing.assert_allclose(to_clean, x0_20, rtol=1e-5)
+  for t_prev in (-20, -1000, jnp.asarray(-20), jnp.asarray([-20, -3])):
+    np.testing.assert_array_equal(diffusion.ddim_step(SCHEDULE, x, eps, 20, t_prev), to_clean)
+  jitted = jax.jit(lambda t, tp: diffusion.ddim_step(SCHEDULE, x, eps, t, tp))
+  np.testing.assert_array_equal(jitted(20, -20), jitted(20, -1))
+  np.testing.assert_allclose(jitted(20, -20), x0_20, rtol=1e-5)
+  np.testing.assert_allclose(jitted(20, jnp.asarray([-20, -1])), x0_20, rtol=1e-5)
 
 
 # Closed-form Gaussian data.
@@ -368,7 +420,7 @@ def test_optimize_noise_compiles_once():
     (lambda f, x, k: diffusion.exact_invert(SCHEDULE, f, x, 10, mix=0.0), "mix"),
     (lambda f, x, k: diffusion.ddim_sample(SCHEDULE, f, x * jnp.nan, 10), "x_T"),
     (lambda f, x, k: diffusion.q_sample(SCHEDULE, x, T, x), "`t`"),
-    (lambda f, x, k: diffusion.ddim_step(SCHEDULE, x, x, 10, -5), "t_prev"),
+    (lambda f, x, k: diffusion.ddim_step(SCHEDULE, x, x, 10, T), "t_prev"),
     (lambda f, x, k: diffusion.optimize_noise(SCHEDULE, f, x, 5, num_iters=0), "num_iters"),
     (lambda f, x, k: diffusion.linear_schedule(10, 0.02, 1e-4), "beta_end"),
     (lambda f, x, k: diffusion.cosine_schedule(0), "num_timesteps"),

@@ -43,7 +43,7 @@ def test_ddpm_smoke_run_resumes_exactly_and_evaluates(tfds_data_dir, digits_feat
   with open(os.path.join(whole, "metrics.json")) as f:
     assert json.load(f) == out
   assert out["family"] == "diffusion" and out["step"] == 8
-  assert out["eval_loss"] > 0 and out["inversion_mse"] >= 0 and out["sampling_steps"] == 4
+  assert out["eval_eps_mse"] > 0 and out["inversion_mse"] >= 0 and out["sampling_steps"] == 4
   assert os.path.getsize(os.path.join(whole, "samples.png")) > 0
   assert run.latent_dim == 64
   x = np.random.default_rng(0).uniform(size=(3, 8, 8, 1)).astype(np.float32)
@@ -64,7 +64,7 @@ def test_latent_diffusion_models_the_codes_of_a_vae_run(tfds_data_dir, vae_smoke
   ldm = str(tmp_path / "ldm")
   training.train(_smoke(ldm_digits, tfds_data_dir, model={"latent_run": vae}), ldm)
   out = training.evaluate(ldm)
-  assert out["latent_diffusion"] is True and out["eval_loss"] > 0
+  assert out["latent_diffusion"] is True and out["eval_eps_mse"] > 0
   run = training.load_run(ldm)
   assert run.latent_dim == 16  # the VAE's codes
   assert run.sample(jax.random.PRNGKey(1), 2).shape == (2, 8, 8, 1)

@@ -70,8 +70,9 @@ def test_report_of_a_conditional_diffusion_run(cddpm_run, tmp_path):
       "Interpolations: linear, spherical and geodesic", "Arithmetic and attribute directions",
       "Traversals", "Latent scatter and clusters"]
   text = path.read_text(encoding="utf-8")
-  for expected in ("test denoising loss", "DDIM inversion then sampling error", "U-Net",
-                   "w = 0", "w = 3", "diffusion.ddim_trajectory", "4 (the run",
+  for expected in ("test denoising loss (MSE of the ε-prediction",
+                   "DDIM inversion then DDIM sampling error", "U-Net", "w = 0", "w = 3",
+                   "diffusion.ddim_trajectory", "4 (the run",
                    "No geodesics", "No single-dimension traversals", "One row per class"):
     assert expected in text, expected
   assert "geodesic / linear" not in text and "traversal_dims.png" not in text

@@ -7,6 +7,7 @@ on it are smoke sized too.
 import json
 import math
 import os
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -17,8 +18,10 @@ from configs import ddpm_digits, embed_digits, vae_digits
 from experiments import inversion_study
 from latentjax import diffusion, training
 from latentjax.training._config import ConfigError
+from latentjax.training._evaluate import eval_batches
 from latentjax.training._experiment import build_experiment, init_state
 from latentjax.training._family_diffusion import eps_function
+from latentjax.training._noise_encoder_eval import noise_encoder_metrics
 from latentjax.training._steps import example_keys
 
 
@@ -106,6 +109,33 @@ def test_embedding_run_trains_resumes_exactly_and_evaluates(ddpm_run, embed_run,
   np.testing.assert_array_equal(images, drun.decode(z))
   with pytest.raises(ValueError, match="`x` must be"):
     run.encode(x[0])
+
+
+def test_inversion_recon_error_samples_back_with_ddim_whatever_the_runs_sampler(
+    ddpm_run, embed_run, tfds_data_dir, tmp_path):
+  # invert_recon_mse decoded DDIM inversion's noise with the diffusion run's sampler: with
+  # "ddpm", a stochastic round trip instead of the inversion's own error.
+  stochastic = str(tmp_path / "ddpm_sampler")
+  shutil.copytree(ddpm_run, stochastic)
+  with open(os.path.join(stochastic, "config.json")) as f:
+    saved = json.load(f)
+  saved["eval"]["sampler"] = "ddpm"
+  with open(os.path.join(stochastic, "config.json"), "w") as f:
+    json.dump(saved, f)
+  exp = build_experiment(training.ExperimentConfig.from_config(
+      _config(tfds_data_dir, stochastic)))
+  enc_vars = {"params": training.load_run(embed_run).state.ema_params}
+  out = noise_encoder_metrics(exp, enc_vars, jax.random.PRNGKey(0), 8)
+  drun = training.load_run(stochastic)
+  assert drun.exp.cfg.eval.sampler == "ddpm" and drun.exp.cfg.eval.sampling_steps == 4
+  x = next(eval_batches(exp, exp.eval_split, 8))["image"]
+  x0 = 2.0 * jnp.asarray(x) - 1.0
+  s = diffusion.linear_schedule(1000)
+  eps = eps_function(drun.family.decoding(drun.exp)[1], drun.variables, None)
+  z = diffusion.ddim_invert(s, eps, x0, 4)
+  np.testing.assert_allclose(np.reshape(drun.encode(x), z.shape), z, rtol=1e-5, atol=1e-5)
+  want = float(jnp.mean(jnp.square(diffusion.ddim_sample(s, eps, z, 4) - x0)))
+  assert out["invert_recon_mse"] == pytest.approx(want, rel=1e-4)
 
 
 def test_bad_latent_run_is_a_config_error_naming_the_key(tfds_data_dir, tmp_path):

@@ -26,7 +26,9 @@ def check_batch(name: str, x):
 def check_timestep(name: str, t, num_timesteps: int, batch: int, allow_clean: bool = False):
   """``t`` as an int32 scalar or ``[B]`` array; in range when concrete.
 
-  ``allow_clean`` admits negative values (``t < 0`` means the clean image).
+  ``allow_clean`` admits any negative value (``t < 0`` means the clean image, as a spacing
+  like ``t - T // n`` gives at the last step); those are mapped to ``-1``, concrete or
+  traced.
   """
   t = jnp.asarray(t)
   if not jnp.issubdtype(t.dtype, jnp.integer):
@@ -35,13 +37,14 @@ def check_timestep(name: str, t, num_timesteps: int, batch: int, allow_clean: bo
     raise ValueError(f"`{name}` must be a scalar or [B] with B = {batch}, got shape {t.shape}")
   if v.is_concrete(t):
     values = np.asarray(t)
-    low = -1 if allow_clean else 0
-    if values.size and (values.min() < low or values.max() > num_timesteps - 1):
-      below = " (negative: the clean image)" if allow_clean else ""
-      raise ValueError(f"`{name}` must lie in [{low}, {num_timesteps - 1}]{below}, got "
-                       f"values in [{values.min()}, {values.max()}]")
-    t = jnp.maximum(t, -1) if allow_clean else t
-  return t.astype(jnp.int32)
+    below_range = not allow_clean and values.size and values.min() < 0
+    if below_range or (values.size and values.max() > num_timesteps - 1):
+      where = (f"<= {num_timesteps - 1} (negative: the clean image)" if allow_clean
+               else f"lie in [0, {num_timesteps - 1}]")
+      raise ValueError(f"`{name}` must {where}, got values in [{values.min()}, "
+                       f"{values.max()}]")
+  t = t.astype(jnp.int32)
+  return jnp.maximum(t, -1) if allow_clean else t
 
 
 def check_eta(eta, key):

@@ -31,8 +31,8 @@ def per_example(values, x):
 
 
 def _coefficients(s, t, x):
-  a = sch.alpha_bar(s, t)
-  return per_example(jnp.sqrt(a), x), per_example(jnp.sqrt(1.0 - a), x)
+  a, one_minus_a = sch.levels(s, t)
+  return per_example(jnp.sqrt(a), x), per_example(jnp.sqrt(one_minus_a), x)
 
 
 def _prepare(s, x, t, name="x_t"):

@@ -48,7 +48,7 @@ def invert_loop(eps_fn, s, x, num_steps, spacing):
   def body(x, inputs):
     t_from, t_to = inputs
     eps = smp._eval(eps_fn, x, t_to)
-    return smp.ddim_update(x, eps, sch.alpha_bar(s, t_from), sch.alpha_bar(s, t_to)), None
+    return smp.ddim_update(x, eps, sch.levels(s, t_from), sch.levels(s, t_to)), None
 
   x, _ = jax.lax.scan(body, x, (jnp.asarray(froms), jnp.asarray(tos)))
   return x
@@ -92,9 +92,10 @@ def ddim_invert(s, eps_fn, x0, num_steps, *, spacing="uniform"):
 
 def _edict_coefficients(s, t, t_prev, dtype):
   """``(a, b)`` of the DDIM update ``x_prev = a x_t + b eps`` from ``t`` to ``t_prev``."""
-  a_t, a_prev = sch.alpha_bar(s, t).astype(dtype), sch.alpha_bar(s, t_prev).astype(dtype)
+  a_t, b_t = (v.astype(dtype) for v in sch.levels(s, t))
+  a_prev, b_prev = (v.astype(dtype) for v in sch.levels(s, t_prev))
   scale = jnp.sqrt(a_prev / a_t)
-  return scale, jnp.sqrt(1.0 - a_prev) - scale * jnp.sqrt(1.0 - a_t)
+  return scale, jnp.sqrt(b_prev) - scale * jnp.sqrt(b_t)
 
 
 @decoder_jit(static_argnames=("num_steps", "spacing", "inverse"))

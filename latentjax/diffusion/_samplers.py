@@ -27,22 +27,26 @@ from latentjax.latent_ops._decoder import decoder_jit
 _EPS_SIGNATURE = "eps_fn(x_t [B, ...], t [B] int32) -> eps [B, ...]"
 
 
-def _sigma(a_t, a_prev, eta):
-  """DDIM's eq. 16: ``eta sqrt((1 - a_prev) / (1 - a_t)) sqrt(1 - a_t / a_prev)``."""
-  return eta * jnp.sqrt((1.0 - a_prev) / (1.0 - a_t) * (1.0 - a_t / a_prev))
+def _sigma(level_t, level_prev, eta):
+  """DDIM's eq. 16: ``eta sqrt((1 - a_prev) / (1 - a_t)) sqrt(1 - a_t / a_prev)``, with
+  ``1 - a_t / a_prev = ((1 - a_t) - (1 - a_prev)) / a_prev`` (no cancellation near 1)."""
+  (_, b_t), (a_prev, b_prev) = level_t, level_prev
+  return eta * jnp.sqrt(b_prev / b_t * ((b_t - b_prev) / a_prev))
 
 
-def ddim_update(x, eps, a_t, a_prev, eta=None, noise=None):
-  """DDIM's eq. 12 from ``alpha_bar`` values (scalars or broadcastable to ``x``).
+def ddim_update(x, eps, level_t, level_prev, eta=None, noise=None):
+  """DDIM's eq. 12 from ``(alpha_bar, 1 - alpha_bar)`` pairs (:func:`levels`; scalars or
+  broadcastable to ``x``).
 
   ``eta=None`` is the deterministic update, valid also for ``a_t = 1`` (inversion's start).
   """
-  a_t, a_prev = a_t.astype(x.dtype), a_prev.astype(x.dtype)
-  x0 = (x - jnp.sqrt(1.0 - a_t) * eps) / jnp.sqrt(a_t)
+  a_t, b_t = (v.astype(x.dtype) for v in level_t)
+  a_prev, b_prev = (v.astype(x.dtype) for v in level_prev)
+  x0 = (x - jnp.sqrt(b_t) * eps) / jnp.sqrt(a_t)
   if eta is None:
-    return jnp.sqrt(a_prev) * x0 + jnp.sqrt(1.0 - a_prev) * eps
-  sigma = _sigma(a_t, a_prev, eta.astype(x.dtype))
-  direction = jnp.sqrt(jnp.maximum(1.0 - a_prev - jnp.square(sigma), 0.0)) * eps
+    return jnp.sqrt(a_prev) * x0 + jnp.sqrt(b_prev) * eps
+  sigma = _sigma((a_t, b_t), (a_prev, b_prev), eta.astype(x.dtype))
+  direction = jnp.sqrt(jnp.maximum(b_prev - jnp.square(sigma), 0.0)) * eps
   out = jnp.sqrt(a_prev) * x0 + direction
   return out if noise is None else out + sigma * noise
 
@@ -81,12 +85,12 @@ def ddim_step(s, x_t, eps, t, t_prev, eta=0.0, key=None):
   t = c.check_timestep("t", t, s.num_timesteps, x_t.shape[0])
   t_prev = c.check_timestep("t_prev", t_prev, s.num_timesteps, x_t.shape[0], allow_clean=True)
   eta, key = c.check_eta(eta, key)
-  a_t = per_example(sch.alpha_bar(s, t), x_t)
-  a_prev = per_example(sch.alpha_bar(s, t_prev), x_t)
+  level_t = tuple(per_example(v, x_t) for v in sch.levels(s, t))
+  level_prev = tuple(per_example(v, x_t) for v in sch.levels(s, t_prev))
   if key is None:
-    return ddim_update(x_t, eps, a_t, a_prev)
+    return ddim_update(x_t, eps, level_t, level_prev)
   noise = jax.random.normal(key, x_t.shape, x_t.dtype)
-  return ddim_update(x_t, eps, a_t, a_prev, eta, noise)
+  return ddim_update(x_t, eps, level_t, level_prev, eta, noise)
 
 
 def _eval(eps_fn, x, t):
@@ -100,11 +104,11 @@ def ddim_loop(eps_fn, s, x, key, eta, ts, prevs):
   def body(x, inputs):
     t, t_prev, k = inputs
     eps = _eval(eps_fn, x, t)
-    a_t, a_prev = sch.alpha_bar(s, t), sch.alpha_bar(s, t_prev)
+    level_t, level_prev = sch.levels(s, t), sch.levels(s, t_prev)
     if k is None:
-      return ddim_update(x, eps, a_t, a_prev), None
+      return ddim_update(x, eps, level_t, level_prev), None
     noise = jax.random.normal(k, x.shape, x.dtype)
-    return ddim_update(x, eps, a_t, a_prev, eta, noise), None
+    return ddim_update(x, eps, level_t, level_prev, eta, noise), None
 
   x, _ = jax.lax.scan(body, x, (jnp.asarray(ts), jnp.asarray(prevs), keys))
   return x
@@ -168,12 +172,12 @@ def _ddpm_compiled(eps_fn, s, x, key, *, num_steps, spacing):
   def body(x, inputs):
     t, t_prev, k = inputs
     eps = _eval(eps_fn, x, t)
-    a_t = sch.alpha_bar(s, t).astype(x.dtype)
-    a_prev = sch.alpha_bar(s, t_prev).astype(x.dtype)
+    a_t, b_t = (v.astype(x.dtype) for v in sch.levels(s, t))
+    a_prev, b_prev = (v.astype(x.dtype) for v in sch.levels(s, t_prev))
     alpha = a_t / a_prev  # the respaced 1 - beta of this step
-    beta = 1.0 - alpha
-    mean = (x - beta / jnp.sqrt(1.0 - a_t) * eps) / jnp.sqrt(alpha)
-    variance = beta * (1.0 - a_prev) / (1.0 - a_t)  # beta_tilde; 0 at the last step
+    beta = (b_t - b_prev) / a_prev  # = 1 - alpha, without cancelling near alpha = 1
+    mean = (x - beta / jnp.sqrt(b_t) * eps) / jnp.sqrt(alpha)
+    variance = beta * b_prev / b_t  # beta_tilde; 0 at the last step
     return mean + jnp.sqrt(variance) * jax.random.normal(k, x.shape, x.dtype), None
 
   x, _ = jax.lax.scan(body, x, (jnp.asarray(ts), jnp.asarray(prevs), keys))
@@ -218,8 +222,8 @@ def ddpm_sample(s, eps_fn, x_T, key, num_steps=None, *, spacing="uniform"):
 def _dpm_compiled(eps_fn, s, x, *, num_steps, spacing):
   grid, _ = sch.step_pairs(s.num_timesteps, num_steps, spacing)
   ts = jnp.asarray(grid)
-  a = sch.alpha_bar(s, ts).astype(x.dtype)
-  alpha, sigma = jnp.sqrt(a), jnp.sqrt(1.0 - a)
+  a, b = (v.astype(x.dtype) for v in sch.levels(s, ts))
+  alpha, sigma = jnp.sqrt(a), jnp.sqrt(b)
   lam = jnp.log(alpha) - jnp.log(sigma)  # log-SNR / 2 at each grid point, increasing
 
   def data_pred(x, i):
@@ -282,7 +286,7 @@ def _trajectory_compiled(eps_fn, s, x, *, num_steps, spacing):
 
   def body(x, inputs):
     t, t_prev = inputs
-    x = ddim_update(x, _eval(eps_fn, x, t), sch.alpha_bar(s, t), sch.alpha_bar(s, t_prev))
+    x = ddim_update(x, _eval(eps_fn, x, t), sch.levels(s, t), sch.levels(s, t_prev))
     return x, x
 
   _, states = jax.lax.scan(body, x, (jnp.asarray(ts), jnp.asarray(prevs)))

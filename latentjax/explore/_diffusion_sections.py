@@ -9,7 +9,6 @@ conditional run). Nothing here differentiates through the sampler.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 import jax
@@ -18,7 +17,6 @@ import numpy as np
 
 from latentjax import viz
 from latentjax.explore._context import SAMPLE_KEY, Context, RunView, key_for
-from latentjax.explore._run_sections import decode_with_labels
 
 _CELL_PX = 64
 _GUIDANCE_KEY, _TRAJECTORY_KEY = 10, 11  # streams under the report's sample key
@@ -34,13 +32,9 @@ def is_diffusion(view: RunView) -> bool:
 
 def _ddim_static(view: RunView, num_steps: int | None = None):
   """The run's decoding constants with deterministic DDIM (at ``num_steps`` if given)."""
-  from latentjax.training._family_diffusion import DiffusionStatic
+  from latentjax.training._family_diffusion import ddim_static
 
-  static = view.run.family.decoding(view.run.exp)[1]
-  ev = static[2]
-  steps = ev.sampling_steps if num_steps is None else num_steps
-  ev = dataclasses.replace(ev, sampler="ddim", ddim_eta=0.0, sampling_steps=steps)
-  return DiffusionStatic((*static[:2], ev, *static[3:]))
+  return ddim_static(view.run.family.decoding(view.run.exp)[1], num_steps)
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -171,14 +165,8 @@ def inversion(ctx: Context) -> dict | None:
   x, z = view.codes.inputs[:n], view.codes.codes[:n]
   y = None if view.codes.labels is None else view.codes.labels[:n]
   cond = jnp.asarray(y, jnp.int32) if view.run.conditional else None
-  recon = decode_with_labels(view, z, y if view.run.conditional else None)
   static = _ddim_static(view)
   latent = static[5] is not None
-  if latent:
-    viz.reconstruction_pairs(x, recon, path=ctx.path("ddim_inversion.png"))
-  else:
-    viz.inversion_triples(x, z.reshape(x.shape), recon, min_cell_px=_CELL_PX,
-                          path=ctx.path("ddim_inversion.png"))
   scale = 2.0 if static[4] else 1.0  # pixel errors in [-1, 1], as the model sees them
   T = static[1].num_timesteps
   own = static[2].sampling_steps
@@ -187,12 +175,19 @@ def inversion(ctx: Context) -> dict | None:
   rows = []
   for count in counts:
     zc, rc = _round_trip(_ddim_static(view, count), view.run.variables, inputs, cond)
+    if count == own:  # sampled back with DDIM (eta = 0), whatever the run's sampler
+      recon = np.asarray(rc)
     err = np.mean(np.square(scale * (np.asarray(rc) - x)).reshape(n, -1), axis=1)
     norms = np.linalg.norm(np.asarray(zc), axis=1) / np.sqrt(zc.shape[1])
     rows.append({"DDIM steps": f"{count} (the run's)" if count == own else str(count),
                  "MSE per dimension": float(err.mean()),
                  "worst image's MSE": float(err.max()),
                  "‖z‖ / sqrt(D)": float(norms.mean())})
+  if latent:
+    viz.reconstruction_pairs(x, recon, path=ctx.path("ddim_inversion.png"))
+  else:
+    viz.inversion_triples(x, z.reshape(x.shape), recon, min_cell_px=_CELL_PX,
+                          path=ctx.path("ddim_inversion.png"))
   units = "pixels in [-1, 1]" if scale == 2.0 else "images in [0, 1]"
   text = (
       f"DDIM inversion (diffusion.ddim_invert, Song et al., 2021) runs the deterministic "
@@ -203,7 +198,8 @@ def inversion(ctx: Context) -> dict | None:
       + ": the image, its inverted noise "
       + ("(a code of the autoencoder: not drawn), " if latent else
          "(rescaled to its own range for display), ")
-      + f"and the image sampled from that noise ({own} steps). The table: the "
+      + f"and the image sampled back from that noise with deterministic DDIM ({own} "
+      "steps, eta = 0, whatever the run's sampler). The table: the "
       f"reconstruction error per dimension ({units}) after inverting and sampling with "
       "the same number of DDIM steps; more steps make each step smaller and the round "
       "trip closer. Inverted noise of a real image should look like Gaussian noise: "

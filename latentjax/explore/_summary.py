@@ -25,9 +25,12 @@ _METRIC_ROWS = (
     ("elbo_bits_per_dim", "negative ELBO in bits per dimension"),
     ("recon_nll_nats", "test reconstruction NLL (nats per example)"),
     ("mse", "test reconstruction MSE"),
-    ("eval_loss", "test denoising loss (MSE of the noise prediction at uniform t)"),
-    ("inversion_mse", "DDIM inversion then sampling error (per dimension; images in [-1, 1])"),
-    ("inversion_steps", "DDIM steps of the inversion"),
+    ("eval_eps_mse", "test denoising loss (MSE of the ε-prediction at uniform t, no dropout)"),
+    ("eval_v_mse", "test denoising loss (MSE of the v-prediction at uniform t, no dropout)"),
+    ("inversion_mse", "DDIM inversion then DDIM sampling error (eta = 0; per dimension; "
+                      "images in [-1, 1])"),
+    ("inversion_method", "inversion round trip"),
+    ("inversion_steps", "DDIM steps of the inversion (and of the sampling back)"),
     ("sampler", "sampler"),
     ("sampling_steps", "sampling steps"),
     ("guidance_scale", "classifier-free guidance weight w"),
@@ -171,6 +174,8 @@ def _diffusion_summary(run) -> dict[str, object]:
   out["diffusion"] = (f"{o.num_timesteps} steps, {o.noise_schedule} schedule, predicts "
                       f"{o.prediction}")
   out["sampler"] = f"{ev.sampler}, {ev.sampling_steps} steps"
+  out["inversion"] = (f"DDIM inversion, {ev.sampling_steps} steps; round trips sample back "
+                      "with deterministic DDIM (eta = 0)")
   if run.conditional:
     out["classifier-free guidance"] = (f"label dropped with probability {o.p_uncond:g} in "
                                        f"training; w = {ev.guidance_scale:g} in sampling")

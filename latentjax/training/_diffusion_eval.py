@@ -1,13 +1,17 @@
 """Evaluation of a diffusion run: denoising loss, sample moments, DDIM inversion error.
 
 ``diffusion_metrics`` (during training and at the end):
-  * ``eval_loss``: the training objective (ε- or v-MSE at uniform t) on the evaluation
-    split, with one fixed key per example (comparable across evaluations);
+  * ``eval_eps_mse`` (ε-prediction) or ``eval_v_mse`` (v-prediction): the training
+    objective, the MSE of the network's prediction target at uniform t, on the evaluation
+    split, with the network in inference mode (no dropout) and one fixed key per example
+    (comparable across evaluations);
   * moments of ``eval.num_sample_images`` samples against the split (as for GANs).
 ``diffusion_report`` adds ``inversion_mse``: per-dimension squared error (images in
-[-1, 1], as the DDIM paper reports it) of DDIM inversion then DDIM sampling of test
-images at ``eval.sampling_steps``, and writes ``samples.png`` (a row per class for a
-conditional model) and ``inversions.png`` (test images, their noise, reconstructions).
+[-1, 1], as the DDIM paper reports it) of DDIM inversion then deterministic DDIM sampling
+(eta = 0) of test images at ``eval.sampling_steps``, whatever ``eval.sampler`` is (the
+fields ``inversion_method`` and ``inversion_steps`` say so), and writes ``samples.png``
+(a row per class for a conditional model; the configured sampler) and
+``reconstructions.png`` (test images and their round trips).
 """
 
 import math
@@ -22,6 +26,7 @@ from latentjax.training._keys import EVAL_KEY, SAMPLE_KEY
 Array = jax.Array
 _LOSS, _INVERT = 21, 22  # purposes under the evaluation key
 _NUM_INVERTED = 16
+INVERSION_METHOD = "DDIM inversion then DDIM sampling (eta = 0)"
 
 
 def _samples(exp, variables, key: Array, num: int) -> np.ndarray:
@@ -32,13 +37,18 @@ def _samples(exp, variables, key: Array, num: int) -> np.ndarray:
   return np.asarray(jax.jit(decode, static_argnums=0)(static, variables, z, y))
 
 
+def eval_loss_name(prediction: str) -> str:
+  """The metric name of the evaluation loss: ``eval_eps_mse`` or ``eval_v_mse``."""
+  return f"eval_{prediction}_mse"
+
+
 def diffusion_metrics(exp, variables, key: Array, num_examples: int | None = None) -> dict:
-  """``eval_loss``, sample and data moments (floats) and ``num_examples``."""
+  """``eval_<prediction>_mse``, sample and data moments (floats) and ``num_examples``."""
   from latentjax.training._evaluate import _pad, eval_batches
 
   n = exp.cfg.eval.num_examples if num_examples is None else num_examples
   size = exp.cfg.data.eval_batch_size
-  loss_fn = jax.jit(exp.loss_fn)
+  loss_fn = jax.jit(exp.loss_fn, static_argnames="train")
   params = variables["params"]
   model_state = {k: v for k, v in variables.items() if k not in ("params", "latent_decoder")}
   total, count, real = 0.0, 0, []
@@ -50,10 +60,10 @@ def diffusion_metrics(exp, variables, key: Array, num_examples: int | None = Non
     # The loss is a batch mean: weight the padded batch's mean by its valid rows only
     # when it is whole; a partial batch is evaluated on its valid rows.
     if valid == size:
-      loss, _ = loss_fn(params, model_state, padded, keys)
+      loss, _ = loss_fn(params, model_state, padded, keys, train=False)
     else:
       part = {k: v[:valid] for k, v in padded.items()}
-      loss, _ = jax.jit(exp.loss_fn)(params, model_state, part, keys[:valid])
+      loss, _ = loss_fn(params, model_state, part, keys[:valid], train=False)
     total += float(loss) * valid
     count += valid
     real.append(batch[exp.spec.input_key])
@@ -62,7 +72,8 @@ def diffusion_metrics(exp, variables, key: Array, num_examples: int | None = Non
   real = np.concatenate(real)
   fake = _samples(exp, variables, jax.random.fold_in(key, SAMPLE_KEY),
                   exp.cfg.eval.num_sample_images)
-  return {"eval_loss": total / count, "sample_mean": float(fake.mean()),
+  return {eval_loss_name(exp.cfg.objective.prediction): total / count,
+          "sample_mean": float(fake.mean()),
           "sample_std": float(fake.std()), "data_mean": float(real.mean()),
           "data_std": float(real.std()),
           "sample_pixel_std": float(fake.std(0).mean()),
@@ -72,11 +83,14 @@ def diffusion_metrics(exp, variables, key: Array, num_examples: int | None = Non
 
 def inversion_error(run, x: Array, y: Array | None = None) -> tuple[float, np.ndarray,
                                                                  np.ndarray]:
-  """DDIM invert-then-sample of data x [B, ...]: (per-dim MSE in [-1, 1], noise, recon)."""
-  decode, static = run.family.decoding(run.exp)
+  """DDIM inversion then DDIM sampling (eta = 0) of data x [B, ...], both at
+  ``eval.sampling_steps``, whatever the configured sampler: (per-dim MSE in [-1, 1] units,
+  noise [B, D], reconstructions [B, ...])."""
+  from latentjax.training._family_diffusion import _jitted, ddim_static, decode_noise
+
+  static = ddim_static(run.family.decoding(run.exp)[1])
   z = np.asarray(run.encode(x, y))
-  recon = np.asarray(jax.jit(decode, static_argnums=0)(static, run.variables, jnp.asarray(z),
-                                                       y))
+  recon = np.asarray(_jitted(decode_noise)(static, run.variables, jnp.asarray(z), y))
   scale = 2.0 if static[4] else 1.0  # rescaled images: errors in [-1, 1] units
   mse = float(np.mean(np.square(scale * (recon - np.asarray(x)))))
   return mse, z, recon
@@ -95,14 +109,16 @@ def diffusion_report(run, key: Array, write_images: bool) -> dict:
   x = batch[exp.spec.input_key]
   y = batch[exp.label_key] if exp.label_key else None
   mse, z, recon = inversion_error(run, x, y)
-  out.update(inversion_mse=mse, inversion_steps=ev.sampling_steps, sampler=ev.sampler,
+  out.update(inversion_mse=mse, inversion_method=INVERSION_METHOD,
+             inversion_steps=ev.sampling_steps, sampler=ev.sampler,
              sampling_steps=ev.sampling_steps, guidance_scale=ev.guidance_scale,
              prediction=exp.cfg.objective.prediction,
              noise_schedule=exp.cfg.objective.noise_schedule,
              latent_diffusion=latent)
-  out["measures"] = (f"denoising loss ({exp.cfg.objective.prediction}-MSE) on the split; "
-                     f"moments of {ev.sampler} samples ({ev.sampling_steps} steps); DDIM "
-                     f"inversion then sampling error per dimension")
+  out["measures"] = (f"denoising loss ({exp.cfg.objective.prediction}-prediction MSE, "
+                     f"inference mode) on the split; moments of {ev.sampler} samples "
+                     f"({ev.sampling_steps} steps); {INVERSION_METHOD} error per "
+                     f"dimension ({ev.sampling_steps} steps each way)")
   out = {k: None if isinstance(v, float) and not math.isfinite(v) else v
          for k, v in out.items()}
   if write_images and jax.process_index() == 0 and len(exp.spec.input_shape) == 3:

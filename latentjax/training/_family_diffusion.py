@@ -22,6 +22,7 @@ Keys: per step ``fold_in(key, step)``, then per global example (``example_keys``
 per purpose: time step, noise, label drop, dropout.
 """
 
+import dataclasses
 import functools
 import os
 
@@ -166,6 +167,18 @@ def _predict(net, prediction, variables, x_t, t, labels):
   return out
 
 
+def ddim_static(static, num_steps: int | None = None) -> DiffusionStatic:
+  """``static`` with deterministic DDIM (eta = 0) as its sampler, at ``num_steps`` if given.
+
+  The decoder that DDIM inversion inverts, whatever ``eval.sampler`` says: round trips
+  and inversion errors are measured with it.
+  """
+  ev = static[2]
+  steps = ev.sampling_steps if num_steps is None else num_steps
+  ev = dataclasses.replace(ev, sampler="ddim", ddim_eta=0.0, sampling_steps=steps)
+  return DiffusionStatic((*static[:2], ev, *static[3:]))
+
+
 def _unconditional(eps_cond, null_label, x_t, t):
   """ε without a label: a conditional network gets its null label (classifier-free
   guidance's unconditional model, trained with probability ``p_uncond``)."""
@@ -283,7 +296,8 @@ class DiffusionFamily(SingleNetworkFamily):
         out = enc_model.apply(enc_vars, x, None, method="encode")
         return jax.lax.stop_gradient(out[0] if variational else out)
 
-    def loss_fn(params, model_state, batch, keys):
+    def loss_fn(params, model_state, batch, keys, *, train=True):
+      # train=False: the network in inference mode (no dropout), for evaluation.
       x = batch[spec.input_key]
       x = encode(x) if encode is not None else (2.0 * x - 1.0 if rescale else x)
       per = lambda i: jax.vmap(lambda k: jax.random.fold_in(k, i))(keys)
@@ -294,8 +308,9 @@ class DiffusionFamily(SingleNetworkFamily):
       if label_key is not None:
         drop = jax.vmap(lambda k: jax.random.uniform(k, ()))(per(_DROP)) < obj.p_uncond
         labels = jnp.where(drop, null, batch[label_key])
-      out = net.apply({"params": params, **model_state}, x_t, t, labels, train=True,
-                      rngs={"dropout": jax.random.fold_in(keys[0], _DROPOUT)})
+      rngs = {"dropout": jax.random.fold_in(keys[0], _DROPOUT)} if train else None
+      out = net.apply({"params": params, **model_state}, x_t, t, labels, train=train,
+                      rngs=rngs)
       target = diffusion.v_target(schedule, x, t, noise) if obj.prediction == "v" else noise
       per_example = jnp.mean(jnp.square(out - target).reshape((x.shape[0], -1)), axis=1)
       loss = jnp.mean(per_example)

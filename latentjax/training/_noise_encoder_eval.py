@@ -6,8 +6,10 @@ test images ``x`` (with their labels for a conditional diffusion run):
   * ``embed_recon_mse``: per-dimension squared error, in [-1, 1] image units (as the DDIM
     paper reports it), of ``decode(E(x))``: one network pass, then the diffusion run's
     sampler;
-  * ``invert_recon_mse``: the same for ``decode(ddim_invert(x))``, the diffusion run's
-    own ``Run.encode`` at its ``eval.sampling_steps``;
+  * ``invert_recon_mse``: the same for DDIM inversion (the diffusion run's own
+    ``Run.encode`` at its ``eval.sampling_steps``) sampled back with deterministic DDIM
+    (eta = 0) at as many steps: the decoder the inversion inverts, whatever the run's
+    sampler;
 
 and on ``eval.num_sample_images`` generated pairs ``(z, x = decode(z))``, ``z ~ N(0, I)``:
 
@@ -31,14 +33,16 @@ _NUM_SHOWN = 16
 
 
 def _parts(exp, enc_vars):
-  """``(diffusion run, dec(z, y), emb(x, y))``; compiled once per shape, not per call."""
-  from latentjax.training._family_diffusion import _jitted
+  """``(diffusion run, dec(z, y), ddim_dec(z, y), emb(x, y))``: the run's decoder, its
+  deterministic DDIM decoder and the embedding; compiled once per shape, not per call."""
+  from latentjax.training._family_diffusion import _jitted, ddim_static
   from latentjax.training._family_noise_encoder import _jitted_embed, diffusion_run
 
   drun = diffusion_run(exp.cfg)
   decode, dstatic = drun.family.decoding(drun.exp)
-  dvars = drun.variables
+  dvars, ddim = drun.variables, ddim_static(dstatic)
   return (drun, lambda z, y: _jitted(decode)(dstatic, dvars, z, y),
+          lambda z, y: _jitted(decode)(ddim, dvars, z, y),
           lambda x, y: _jitted_embed(exp.model, enc_vars, x, y))
 
 
@@ -65,7 +69,7 @@ def noise_encoder_metrics(exp, enc_vars, key: Array, num_examples: int | None = 
   """
   from latentjax.training._evaluate import eval_batches
 
-  drun, dec, emb = _parts(exp, enc_vars)
+  drun, dec, ddim_dec, emb = _parts(exp, enc_vars)
   ev, size = exp.cfg.eval, exp.cfg.data.eval_batch_size
   n = ev.num_examples if num_examples is None else num_examples
   sums, count, shown = {"embed": 0.0, "invert": 0.0}, 0, []
@@ -74,7 +78,7 @@ def noise_encoder_metrics(exp, enc_vars, key: Array, num_examples: int | None = 
     valid = len(x)
     y = batch[exp.label_key] if exp.label_key else None
     xp, yp = _pad(x, size), _pad(None if y is None else np.asarray(y, np.int32), size)
-    recons = {"embed": dec(emb(xp, yp), yp), "invert": dec(drun.encode(xp, yp), yp)}
+    recons = {"embed": dec(emb(xp, yp), yp), "invert": ddim_dec(drun.encode(xp, yp), yp)}
     for name, r in recons.items():
       r = np.asarray(r)[:valid]
       sums[name] += float(np.sum(np.square(2.0 * (r - x))))  # [-1, 1] units
@@ -127,8 +131,9 @@ def noise_encoder_report(run, key: Array, write_images: bool) -> dict:
   out["measures"] = (
       "per-dimension squared error ([-1, 1] units) of the diffusion run's "
       f"{drun_ev.sampler} decoding ({drun_ev.sampling_steps} steps) of the embedding "
-      "network's noise (embed_recon_mse) and of DDIM inversion's (invert_recon_mse) on test "
-      "images; squared error of either noise on generated (noise, image) pairs")
+      "network's noise (embed_recon_mse), and of DDIM inversion sampled back with "
+      f"deterministic DDIM (eta = 0, {drun_ev.sampling_steps} steps; invert_recon_mse), on "
+      "test images; squared error of either noise on generated (noise, image) pairs")
   out = {k: None if isinstance(v, float) and not math.isfinite(v) else v
          for k, v in out.items()}
   if images is not None and jax.process_index() == 0:
