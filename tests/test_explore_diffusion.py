@@ -6,16 +6,19 @@ geodesics, single-dimension traversals and the reconstructions section.
 """
 
 import json
+import pathlib
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from PIL import Image
 
 from configs import cddpm_digits
-from latentjax import diffusion, explore, training
+from latentjax import diffusion, explore, training, viz
 from tests.test_explore import parse_report
 from tests.test_explore_gan import _finite_cells
+from tests.test_viz_grids import tile_layout
 
 pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
 
@@ -82,6 +85,20 @@ def test_report_of_a_conditional_diffusion_run(cddpm_run, tmp_path):
           "traversal_pca.png"} <= written
   assert "reconstructions.png" not in written  # The inversion section shows them.
   assert all((tmp_path / "explore" / name).stat().st_size > 0 for name in written)
+  # Pictures of noise and of samples: titled, with gaps that show whatever the tiles hold.
+  for name, shape in (("denoising_trajectory.png", (2, 3)), ("trajectory_end.png", (1, 2)),
+                      ("ddim_inversion.png", (4, 3)), ("guidance_0.png", (10, 6))):
+    pic = np.asarray(Image.open(tmp_path / "explore" / name).convert("RGB"))
+    title, rows, cols = tile_layout(pic, viz.NOISE_GAP)
+    assert title and (rows, cols) == shape, (name, title, rows, cols)
+
+
+def test_diffusion_samples_have_a_title_and_gaps_between_tiles(cddpm_run):
+  # The smoke model's samples saturate to black and white: a white gap would vanish.
+  pic = np.asarray(Image.open(pathlib.Path(cddpm_run) / "samples.png").convert("RGB"))
+  title, rows, cols = tile_layout(pic, viz.NOISE_GAP)
+  assert (rows, cols) == (10, 1)  # one row per class, eval.num_sample_images = 10
+  assert title
 
 
 def test_ddim_trajectory_of_a_zero_noise_model_scales_the_noise():

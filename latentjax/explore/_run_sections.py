@@ -146,14 +146,17 @@ def samples(ctx: Context) -> dict | None:
       z = run.sample_codes(key_for(ctx, SAMPLE_KEY), 64)
     except FileNotFoundError:
       return None  # An autoencoder that was never evaluated has no code Gaussian.
+    # A diffusion model's samples may be white or black edge to edge: gaps of NOISE_GAP.
+    grid = dict(title=f"samples of the {view.label}", path=ctx.path("samples.png"),
+                gap=None if run.family.latent_geometry else viz.NOISE_GAP)
     if run.conditional:
       classes = run.exp.spec.num_classes
       per = max(1, 64 // classes)
       zs = jnp.tile(z[:per], (classes, 1))
       x = decode_with_labels(view, zs, jnp.repeat(jnp.arange(classes), per))
-      viz.image_grid(x, ncols=per, path=ctx.path("samples.png"))
+      viz.image_grid(x, ncols=per, **grid)
     else:
-      viz.image_grid(view.decode(z), path=ctx.path("samples.png"))
+      viz.image_grid(view.decode(z), **grid)
     path = ctx.path("samples.png")
   text = f"Decoded means of codes drawn from {source}."
   if not view.has_encoder:
