@@ -41,7 +41,7 @@ class _Page(html.parser.HTMLParser):
   def __init__(self):
     super().__init__()
     self.images, self.titles, self.cells, self.stack = [], [], [], []
-    self._in = None
+    self.heading, self._in = None, None
 
   def handle_starttag(self, tag, attrs):
     if tag not in self.VOID:
@@ -56,7 +56,9 @@ class _Page(html.parser.HTMLParser):
     self._in = None
 
   def handle_data(self, data):
-    if self._in == "h2" and self.stack[-2:] == ["section", "h2"]:
+    if self._in == "h1":
+      self.heading = data
+    elif self._in == "h2" and self.stack[-2:] == ["section", "h2"]:
       self.titles.append(data)
     elif self._in == "td":
       self.cells.append(data)
@@ -121,7 +123,11 @@ def test_explore_entry_point_writes_every_section(runs):
   assert all(title in proc.stdout for title in ALL_SECTIONS)  # Progress lines.
   page = parse_report(path)
   assert page.titles == ALL_SECTIONS
+  assert page.heading == "Latent space of a 16-D VAE on digits"
   text = path.read_text(encoding="utf-8")
+  assert "what the ELBO / IWAE figures are" in text
+  # Interpolation captions name their endpoints: "test image 3 (class 2) → ...".
+  assert "test image " in text and "(class " in text and "test a " not in text
   for expected in ("explore/interpolation.gif", "explore/magnification.png",
                    "explore/scatter_tsne.png", "explore/traversal_supervised.png",
                    "samples.png", "adjusted Rand index", "test ELBO", "geodesic / linear",
@@ -140,6 +146,7 @@ def test_report_of_a_2d_run_has_its_own_geometry_and_can_embed(runs, tmp_path):
   assert path == out
   page = parse_report(path)
   assert page.titles == ALL_SECTIONS
+  assert page.heading == "Latent space of a 2-D VAE on digits"
   assert len(lines) == len(ALL_SECTIONS) + 2
   assert page.images and all(src.startswith("data:image/") for src in page.images)
   assert "scatter_tsne" not in path.read_text(encoding="utf-8")  # No t-SNE of 2-D codes.
@@ -148,6 +155,7 @@ def test_report_of_a_2d_run_has_its_own_geometry_and_can_embed(runs, tmp_path):
 def test_conditional_report_swaps_arithmetic_and_leaves_out_geometry(runs):
   path = explore.build_report(runs["cvae"], settings=explore.ExploreSettings.small())
   page = parse_report(path)
+  assert page.heading == "Latent space of an 8-D conditional VAE on digits"
   assert "Geometry: magnification factor and geodesics" not in page.titles
   assert "Arithmetic and attribute directions" in page.titles
   text = path.read_text(encoding="utf-8")

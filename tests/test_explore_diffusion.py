@@ -67,17 +67,20 @@ def test_report_of_a_conditional_diffusion_run(cddpm_run, tmp_path):
   path = explore.build_report(cddpm_run, settings=explore.ExploreSettings.small(**_SETTINGS),
                               output=str(out))
   page = parse_report(path)
+  # Titled by what the latent space is, and each section by what it shows: no geodesics.
+  assert page.heading == "Noise space of a conditional diffusion model (8×8×1 = 64-D) on digits"
   assert page.titles == [
       "Model and training", "Evaluation metrics", "Samples", "Classifier-free guidance",
-      "Denoising trajectories", "DDIM inversion",
-      "Interpolations: linear, spherical and geodesic", "Arithmetic and attribute directions",
-      "Traversals", "Latent scatter and clusters"]
+      "Denoising trajectories", "DDIM inversion", "Interpolations: linear and spherical",
+      "Arithmetic and attribute directions", "Traversals", "Latent scatter and clusters"]
   text = path.read_text(encoding="utf-8")
   for expected in ("test denoising loss", "DDIM inversion then sampling error", "U-Net",
                    "w = 0", "w = 3", "diffusion.ddim_trajectory", "4 (the run",
-                   "No geodesics", "No single-dimension traversals", "One row per class"):
+                   "geodesics are left out", "No single-dimension traversals",
+                   "One row per class", "what the figures measure", "test image "):
     assert expected in text, expected
   assert "geodesic / linear" not in text and "traversal_dims.png" not in text
+  assert "ELBO" not in text and "DIFFUSION" not in text and "test a " not in text
   assert _finite_cells(page) > 20
   written = {p.name for p in (tmp_path / "explore").iterdir()}
   assert {"guidance_0.png", "guidance_1.png", "guidance_2.png", "denoising_trajectory.png",

@@ -6,6 +6,8 @@
 
 Pictures are written to ``<workdir>/explore/`` (PNG, and one GIF) and linked from
 ``<workdir>/report.html`` by relative paths, or embedded with ``embed_images=True``.
+A section may retitle itself by what it shows for the run (the interpolations of a
+diffusion run are linear and spherical only).
 Sections, in order, each left out when it does not apply to the run: model and
 training; evaluation metrics; samples; mode coverage (``toy2d`` data); reconstructions
 (runs with an encoder); inversion of test images (runs without one: GANs);
@@ -42,7 +44,7 @@ from latentjax.explore import (
     _space_sections,
 )
 from latentjax.explore._codes import label_key_of
-from latentjax.explore._context import Context, run_label, view_run
+from latentjax.explore._context import Context, report_title, run_label, view_run
 from latentjax.explore._settings import ExploreSettings
 
 REPORT_NAME = "report.html"
@@ -133,17 +135,17 @@ def build_report(workdir: str, *, companion_workdir: str | None = None,
   else:
     say(f"loaded the {main.label} without an encoder ({time.perf_counter() - t0:.1f}s)")
 
-  cfg = run.exp.cfg
   labelled = "labelled" if label_key_of(run) else "unlabelled"
   report = viz.Report(
-      f"Latent space of a {main.label} on {cfg.data.name}",
+      report_title(run),
       description=(f"{os.path.abspath(workdir)} · step {run.step:,} · {labelled} data · "
                    f"written {time.strftime('%Y-%m-%d %H:%M')}"))
-  for title, fn in SECTIONS:
+  for default_title, fn in SECTIONS:
     t = time.perf_counter()
     content = fn(ctx)
     if content is None:
       continue
+    title = content.pop("title", default_title)
     report.add_section(title, **content)
     say(f"{title} ({time.perf_counter() - t:.1f}s)")
   path = report.write(html_path, embed_images=embed_images)

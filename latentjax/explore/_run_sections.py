@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from latentjax import viz
-from latentjax.explore._context import SAMPLE_KEY, Context, RunView, key_for
+from latentjax.explore._context import SAMPLE_KEY, Context, RunView, family_name, key_for
 from latentjax.explore._summary import (
     metrics_table,
     quality_table,
@@ -72,7 +72,7 @@ def model_and_training(ctx: Context) -> dict | None:
              "and generated (d_fake) examples.")
   if ctx.companion is not None:
     comp = ctx.companion.run
-    text += (f" A companion {comp.exp.family.upper()} with a 2-D latent space, trained on "
+    text += (f" A companion {family_name(comp)} with a 2-D latent space, trained on "
              f"the same data for {comp.step:,} steps, serves the geometry section.")
   return {"text": text, "table": table, "images": images}
 
@@ -104,7 +104,7 @@ def evaluation_metrics(ctx: Context) -> dict | None:
                "quality within 3 standard deviations of the nearest mode centre, a mode is "
                "covered when a high-quality sample is nearest to it, and the reverse KL "
                "compares the histogram of high-quality samples over the modes with the "
-               "uniform one (lower is better; empty without any high-quality sample).")
+               "uniform one (lower is better; undefined without a high-quality sample).")
     else:
       text += ("First and second moments of its samples against the test split; a "
                "collapsed generator has a small per-pixel standard deviation across "
