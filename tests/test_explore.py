@@ -78,6 +78,12 @@ def parse_report(path: pathlib.Path) -> _Page:
   return page
 
 
+def pictures(folder) -> set[pathlib.Path]:
+  """The PNG and GIF files under a folder."""
+  folder = pathlib.Path(folder)
+  return {*folder.rglob("*.png"), *folder.rglob("*.gif")}
+
+
 def _train(module, workdir, data_dir):
   config = module.get_config("smoke")
   config.data.data_dir = data_dir
@@ -138,9 +144,10 @@ def test_explore_entry_point_writes_every_section(runs):
   assert all(c.strip().lower() not in ("nan", "inf", "-inf") for c in page.cells)
 
 
-def test_report_of_a_2d_run_has_its_own_geometry_and_can_embed(runs, tmp_path):
+def test_embedded_report_of_a_2d_run_is_one_file_and_has_its_own_geometry(runs, tmp_path):
   lines = []
   out = tmp_path / "single.html"
+  trained = pictures(runs["vae2d"])  # samples.png, reconstructions.png
   path = explore.build_report(runs["vae2d"], settings=explore.ExploreSettings.small(),
                               output=str(out), embed_images=True, progress=lines.append)
   assert path == out
@@ -149,6 +156,8 @@ def test_report_of_a_2d_run_has_its_own_geometry_and_can_embed(runs, tmp_path):
   assert page.heading == "Latent space of a 2-D VAE on digits"
   assert len(lines) == len(ALL_SECTIONS) + 2
   assert page.images and all(src.startswith("data:image/") for src in page.images)
+  assert list(tmp_path.iterdir()) == [out]  # One self-contained file, no picture beside it.
+  assert pictures(runs["vae2d"]) == trained
   assert "scatter_tsne" not in path.read_text(encoding="utf-8")  # No t-SNE of 2-D codes.
 
 

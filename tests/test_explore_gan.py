@@ -16,7 +16,7 @@ import pytest
 from configs import cgan_digits, dcgan_digits, gan_ring8
 from latentjax import explore, training
 from tests._helpers import run_module
-from tests.test_explore import UNOPTIMISED, parse_report
+from tests.test_explore import UNOPTIMISED, parse_report, pictures
 
 pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
 
@@ -87,11 +87,11 @@ def test_entry_point_on_a_toy2d_gan_shows_mode_coverage(gan_runs):
   assert "encoded" not in proc.stdout
 
 
-def test_report_of_an_image_gan_inverts_and_traverses(gan_runs, tmp_path):
+def test_report_of_an_image_gan_inverts_and_traverses(gan_runs):
   lines = []
-  out = tmp_path / "dcgan.html"
+  trained = pictures(gan_runs["dcgan"])  # samples.png
   path = explore.build_report(gan_runs["dcgan"], settings=explore.ExploreSettings.small(),
-                              output=str(out), embed_images=True, progress=lines.append)
+                              embed_images=True, progress=lines.append)
   page = parse_report(path)
   assert page.heading == "Latent space of an 8-D GAN on digits"
   assert page.titles == ["Model and training", "Evaluation metrics", "Samples",
@@ -109,10 +109,9 @@ def test_report_of_an_image_gan_inverts_and_traverses(gan_runs, tmp_path):
   assert "ELBO" not in text and "test image " in text
   assert not any(c.startswith("a ") for c in page.cells)  # "a 5": test image 0 (class 5)
   assert _finite_cells(page) > 20
-  assert not list((pathlib.Path(gan_runs["dcgan"]) / "explore").glob("*"))  # all in tmp_path
-  written = {p.name for p in (tmp_path / "explore").iterdir()}
-  assert {"inversion.png", "traversal_sefa.png", "traversal_pca.png",
-          "inversion_interpolation.png", "interpolation.gif"} <= written
+  # Embedded: one HTML file; no picture written beside it (only training's samples.png).
+  assert pictures(gan_runs["dcgan"]) == trained
+  assert not (pathlib.Path(gan_runs["dcgan"]) / "explore").exists()
 
 
 def test_first_layer_kernel_and_sefa_traversal_of_a_dcgan(gan_runs):
