@@ -41,7 +41,7 @@ class _Page(html.parser.HTMLParser):
   def __init__(self):
     super().__init__()
     self.images, self.titles, self.cells, self.stack = [], [], [], []
-    self._in = None
+    self.heading, self._in = None, None
 
   def handle_starttag(self, tag, attrs):
     if tag not in self.VOID:
@@ -56,7 +56,9 @@ class _Page(html.parser.HTMLParser):
     self._in = None
 
   def handle_data(self, data):
-    if self._in == "h2" and self.stack[-2:] == ["section", "h2"]:
+    if self._in == "h1":
+      self.heading = data
+    elif self._in == "h2" and self.stack[-2:] == ["section", "h2"]:
       self.titles.append(data)
     elif self._in == "td":
       self.cells.append(data)
@@ -74,6 +76,12 @@ def parse_report(path: pathlib.Path) -> _Page:
     target = path.parent / urllib.parse.unquote(src)
     assert target.is_file() and target.stat().st_size > 0, f"missing picture {src}"
   return page
+
+
+def pictures(folder) -> set[pathlib.Path]:
+  """The PNG and GIF files under a folder."""
+  folder = pathlib.Path(folder)
+  return {*folder.rglob("*.png"), *folder.rglob("*.gif")}
 
 
 def _train(module, workdir, data_dir):
@@ -121,7 +129,11 @@ def test_explore_entry_point_writes_every_section(runs):
   assert all(title in proc.stdout for title in ALL_SECTIONS)  # Progress lines.
   page = parse_report(path)
   assert page.titles == ALL_SECTIONS
+  assert page.heading == "Latent space of a 16-D VAE on digits"
   text = path.read_text(encoding="utf-8")
+  assert "what the ELBO / IWAE figures are" in text
+  # Interpolation captions name their endpoints: "test image 3 (class 2) → ...".
+  assert "test image " in text and "(class " in text and "test a " not in text
   for expected in ("explore/interpolation.gif", "explore/magnification.png",
                    "explore/scatter_tsne.png", "explore/traversal_supervised.png",
                    "samples.png", "adjusted Rand index", "test ELBO", "geodesic / linear",
@@ -132,22 +144,27 @@ def test_explore_entry_point_writes_every_section(runs):
   assert all(c.strip().lower() not in ("nan", "inf", "-inf") for c in page.cells)
 
 
-def test_report_of_a_2d_run_has_its_own_geometry_and_can_embed(runs, tmp_path):
+def test_embedded_report_of_a_2d_run_is_one_file_and_has_its_own_geometry(runs, tmp_path):
   lines = []
   out = tmp_path / "single.html"
+  trained = pictures(runs["vae2d"])  # samples.png, reconstructions.png
   path = explore.build_report(runs["vae2d"], settings=explore.ExploreSettings.small(),
                               output=str(out), embed_images=True, progress=lines.append)
   assert path == out
   page = parse_report(path)
   assert page.titles == ALL_SECTIONS
+  assert page.heading == "Latent space of a 2-D VAE on digits"
   assert len(lines) == len(ALL_SECTIONS) + 2
   assert page.images and all(src.startswith("data:image/") for src in page.images)
+  assert list(tmp_path.iterdir()) == [out]  # One self-contained file, no picture beside it.
+  assert pictures(runs["vae2d"]) == trained
   assert "scatter_tsne" not in path.read_text(encoding="utf-8")  # No t-SNE of 2-D codes.
 
 
 def test_conditional_report_swaps_arithmetic_and_leaves_out_geometry(runs):
   path = explore.build_report(runs["cvae"], settings=explore.ExploreSettings.small())
   page = parse_report(path)
+  assert page.heading == "Latent space of an 8-D conditional VAE on digits"
   assert "Geometry: magnification factor and geodesics" not in page.titles
   assert "Arithmetic and attribute directions" in page.titles
   text = path.read_text(encoding="utf-8")

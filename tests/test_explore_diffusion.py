@@ -6,16 +6,19 @@ geodesics, single-dimension traversals and the reconstructions section.
 """
 
 import json
+import pathlib
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from PIL import Image
 
 from configs import cddpm_digits
-from latentjax import diffusion, explore, training
+from latentjax import diffusion, explore, training, viz
 from tests.test_explore import parse_report
 from tests.test_explore_gan import _finite_cells
+from tests.test_viz_grids import tile_layout
 
 pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
 
@@ -64,18 +67,21 @@ def test_report_of_a_conditional_diffusion_run(cddpm_run, tmp_path):
   path = explore.build_report(cddpm_run, settings=explore.ExploreSettings.small(**_SETTINGS),
                               output=str(out))
   page = parse_report(path)
+  # Titled by what the latent space is, and each section by what it shows: no geodesics.
+  assert page.heading == "Noise space of a conditional diffusion model (8×8×1 = 64-D) on digits"
   assert page.titles == [
       "Model and training", "Evaluation metrics", "Samples", "Classifier-free guidance",
-      "Denoising trajectories", "DDIM inversion",
-      "Interpolations: linear, spherical and geodesic", "Arithmetic and attribute directions",
-      "Traversals", "Latent scatter and clusters"]
+      "Denoising trajectories", "DDIM inversion", "Interpolations: linear and spherical",
+      "Arithmetic and attribute directions", "Traversals", "Latent scatter and clusters"]
   text = path.read_text(encoding="utf-8")
   for expected in ("test denoising loss (MSE of the ε-prediction",
                    "DDIM inversion then DDIM sampling error", "U-Net", "w = 0", "w = 3",
                    "diffusion.ddim_trajectory", "4 (the run",
-                   "No geodesics", "No single-dimension traversals", "One row per class"):
+                   "geodesics are left out", "No single-dimension traversals",
+                   "One row per class", "what the figures measure", "test image "):
     assert expected in text, expected
   assert "geodesic / linear" not in text and "traversal_dims.png" not in text
+  assert "ELBO" not in text and "DIFFUSION" not in text and "test a " not in text
   assert _finite_cells(page) > 20
   written = {p.name for p in (tmp_path / "explore").iterdir()}
   assert {"guidance_0.png", "guidance_1.png", "guidance_2.png", "denoising_trajectory.png",
@@ -83,6 +89,20 @@ def test_report_of_a_conditional_diffusion_run(cddpm_run, tmp_path):
           "traversal_pca.png"} <= written
   assert "reconstructions.png" not in written  # The inversion section shows them.
   assert all((tmp_path / "explore" / name).stat().st_size > 0 for name in written)
+  # Pictures of noise and of samples: titled, with gaps that show whatever the tiles hold.
+  for name, shape in (("denoising_trajectory.png", (2, 3)), ("trajectory_end.png", (1, 2)),
+                      ("ddim_inversion.png", (4, 3)), ("guidance_0.png", (10, 6))):
+    pic = np.asarray(Image.open(tmp_path / "explore" / name).convert("RGB"))
+    title, rows, cols = tile_layout(pic, viz.NOISE_GAP)
+    assert title and (rows, cols) == shape, (name, title, rows, cols)
+
+
+def test_diffusion_samples_have_a_title_and_gaps_between_tiles(cddpm_run):
+  # The smoke model's samples saturate to black and white: a white gap would vanish.
+  pic = np.asarray(Image.open(pathlib.Path(cddpm_run) / "samples.png").convert("RGB"))
+  title, rows, cols = tile_layout(pic, viz.NOISE_GAP)
+  assert (rows, cols) == (10, 1)  # one row per class, eval.num_sample_images = 10
+  assert title
 
 
 def test_ddim_trajectory_of_a_zero_noise_model_scales_the_noise():

@@ -6,7 +6,9 @@ inverts test images, interpolates between random codes and traverses the generat
 SeFa directions and the principal directions of the inverted codes.
 """
 
+import json
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ import pytest
 from configs import cgan_digits, dcgan_digits, gan_ring8
 from latentjax import explore, training
 from tests._helpers import run_module
-from tests.test_explore import UNOPTIMISED, parse_report
+from tests.test_explore import UNOPTIMISED, parse_report, pictures
 
 pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
 
@@ -67,7 +69,17 @@ def test_entry_point_on_a_toy2d_gan_shows_mode_coverage(gan_runs):
   page = parse_report(path)
   # Points, not images: no samples grid, inversion, interpolation or traversal strips.
   assert page.titles == ["Model and training", "Evaluation metrics", "Mode coverage"]
+  assert page.heading == "Latent space of an 8-D GAN on toy2d/ring8"
   text = path.read_text(encoding="utf-8")
+  # No likelihood bound, no test examples: the evaluation scores 2,500 generator samples.
+  assert "ELBO" not in text and "IWAE" not in text and "test examples" not in text
+  assert "what the figures measure" in text
+  with open(pathlib.Path(gan_runs["ring8"]) / "metrics.json") as f:
+    metrics = json.load(f)
+  assert "num_examples" not in metrics and metrics["num_samples"] == 2500
+  kl = re.search(r"<td>reverse KL[^<]*</td><td[^>]*>([^<]*)</td>", text).group(1)
+  assert kl == ("undefined: no high-quality sample" if metrics["reverse_kl"] is None
+                else f"{metrics['reverse_kl']:.4g}"), kl
   for expected in ("explore/mode_coverage.png", "explore/loss_curves.png", "modes covered",
                    "reverse KL of the mode histogram", "d_loss", "high-quality samples"):
     assert expected in text, expected
@@ -75,12 +87,13 @@ def test_entry_point_on_a_toy2d_gan_shows_mode_coverage(gan_runs):
   assert "encoded" not in proc.stdout
 
 
-def test_report_of_an_image_gan_inverts_and_traverses(gan_runs, tmp_path):
+def test_report_of_an_image_gan_inverts_and_traverses(gan_runs):
   lines = []
-  out = tmp_path / "dcgan.html"
+  trained = pictures(gan_runs["dcgan"])  # samples.png
   path = explore.build_report(gan_runs["dcgan"], settings=explore.ExploreSettings.small(),
-                              output=str(out), embed_images=True, progress=lines.append)
+                              embed_images=True, progress=lines.append)
   page = parse_report(path)
+  assert page.heading == "Latent space of an 8-D GAN on digits"
   assert page.titles == ["Model and training", "Evaluation metrics", "Samples",
                          "Inversion of test images", INTERPOLATIONS, "Traversals"]
   assert not set(ENCODED_ONLY) & set(page.titles)
@@ -93,11 +106,12 @@ def test_report_of_an_image_gan_inverts_and_traverses(gan_runs, tmp_path):
                    "MSE, optimised", "MSE, hybrid", "inverted test", "g_loss",
                    "per-pixel standard deviation across samples"):
     assert expected in text, expected
+  assert "ELBO" not in text and "test image " in text
+  assert not any(c.startswith("a ") for c in page.cells)  # "a 5": test image 0 (class 5)
   assert _finite_cells(page) > 20
-  assert not list((pathlib.Path(gan_runs["dcgan"]) / "explore").glob("*"))  # all in tmp_path
-  written = {p.name for p in (tmp_path / "explore").iterdir()}
-  assert {"inversion.png", "traversal_sefa.png", "traversal_pca.png",
-          "inversion_interpolation.png", "interpolation.gif"} <= written
+  # Embedded: one HTML file; no picture written beside it (only training's samples.png).
+  assert pictures(gan_runs["dcgan"]) == trained
+  assert not (pathlib.Path(gan_runs["dcgan"]) / "explore").exists()
 
 
 def test_first_layer_kernel_and_sefa_traversal_of_a_dcgan(gan_runs):
@@ -117,6 +131,7 @@ def test_first_layer_kernel_and_sefa_traversal_of_a_dcgan(gan_runs):
 def test_conditional_gan_report_inverts_with_labels_and_leaves_out_the_hybrid(gan_runs):
   path = explore.build_report(gan_runs["cgan"], settings=explore.ExploreSettings.small())
   page = parse_report(path)
+  assert page.heading == "Latent space of an 8-D conditional GAN on digits"
   assert page.titles == ["Model and training", "Evaluation metrics", "Samples",
                          "Inversion of test images", INTERPOLATIONS, "Traversals"]
   text = path.read_text(encoding="utf-8")

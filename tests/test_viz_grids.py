@@ -23,6 +23,43 @@ def _check_png(path, pic):
   assert pic.std() > 0
 
 
+def _runs(flags) -> int:
+  """Number of maximal runs of False in a 1-D boolean array."""
+  flags = np.concatenate([[True], np.asarray(flags, bool), [True]])
+  return int(np.sum(flags[:-1] & ~flags[1:]))
+
+
+def tile_layout(pic, gap) -> tuple[bool, int, int]:
+  """(has a title band, tile rows, tile columns) of a grid whose tiles sit in gaps of
+  colour `gap` (RGB in [0, 1]): the rows and columns are counted between lines of
+  gap-coloured pixels across the tile block; the title band above it must hold text."""
+  mask = np.all(pic == np.round(np.asarray(gap) * 255).astype(np.uint8), axis=-1)
+  ys, xs = np.nonzero(mask)
+  if not ys.size:
+    return False, 0, 0
+  block = mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+  band = pic[:ys.min()]
+  title = bool(band.shape[0] >= 10 and (band < 100).any() and (band == 255).mean() > 0.5)
+  return title, _runs(block.all(axis=1)), _runs(block.all(axis=0))
+
+
+@pytest.mark.parametrize("colour", [0.0, 1.0])
+def test_noise_pictures_keep_a_title_and_gaps_between_saturated_tiles(colour):
+  # Tiles all black or all white (saturated samples, clipped noise): gaps of the
+  # background colour would merge with them; NOISE_GAP matches no grey level.
+  tiles = np.full((6, 8, 8), colour, np.float32)
+  assert tile_layout(viz.image_grid(tiles, ncols=3), viz.NOISE_GAP) == (False, 0, 0)
+  pic = viz.image_grid(tiles, ncols=3, title="samples", gap=viz.NOISE_GAP)
+  assert tile_layout(pic, viz.NOISE_GAP) == (True, 2, 3)
+  frames = np.full((4, 2, 8, 8), colour, np.float32)  # [T, N, H, W]
+  pic = viz.denoising_trajectory(frames, [999, 500, 250, 0], title="DDIM chain")
+  assert tile_layout(pic, viz.NOISE_GAP) == (True, 2, 4)
+  x = np.full((3, 8, 8, 1), colour, np.float32)
+  pic = viz.inversion_triples(x, np.random.default_rng(0).normal(size=x.shape), x,
+                              title="inversion")
+  assert tile_layout(pic, viz.NOISE_GAP) == (True, 3, 3)
+
+
 def test_image_grid_exact_size(tmp_path):
   path = tmp_path / "deep" / "grid.png"
   pic = viz.image_grid(_digits(10), ncols=5, upscale=4, pad_px=1, path=path)

@@ -30,6 +30,7 @@ from latentjax.explore._codes import (
     jitted_decoder,
     label_key_of,
 )
+from latentjax.explore._context import family_name, report_title, run_label
 from latentjax.explore._directions import (
     SupervisedDirection,
     Traversal,
@@ -66,6 +67,7 @@ from latentjax.explore._inverted import (
 from latentjax.explore._paths import (
     METHODS,
     decoded_lengths,
+    example_label,
     interpolation_paths,
     path_frames,
     strip_label,
@@ -108,7 +110,9 @@ __all__ = [
     "decoded_lengths",
     "dimension_traversal",
     "encode_split",
+    "example_label",
     "explorer_data",
+    "family_name",
     "first_layer_kernel",
     "grid_points",
     "interpolation_paths",
@@ -129,6 +133,8 @@ __all__ = [
     "pca_traversal",
     "png_bytes",
     "read_metrics_json",
+    "report_title",
+    "run_label",
     "run_summary",
     "scatter_figure",
     "sefa_traversal",

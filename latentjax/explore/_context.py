@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import re
 from collections.abc import Callable
 
 import jax
@@ -98,9 +99,69 @@ class Context:
     return self.out_dir / name
 
 
+# How the report names each family (config.model.family); another family is named by its
+# config name with spaces ("noise_encoder" -> "noise encoder").
+_FAMILY_NAMES = {"ae": "autoencoder", "vae": "VAE", "cvae": "conditional VAE", "gan": "GAN",
+                 "cgan": "conditional GAN", "diffusion": "diffusion model",
+                 "cdiffusion": "conditional diffusion model"}
+
+
+def _is_diffusion(run) -> bool:
+  from latentjax.training._family_diffusion import DiffusionFamily
+
+  return isinstance(run.family, DiffusionFamily)
+
+
+def _is_noise_space(run) -> bool:
+  """Whether the codes are a diffusion model's noise x_T (decoding is its sampler)."""
+  return not run.family.latent_geometry
+
+
+def family_name(run) -> str:
+  """The kind of model, in words: "VAE", "β-VAE", "conditional GAN", "latent diffusion model"."""
+  name = run.exp.family
+  words = _FAMILY_NAMES.get(name, name.replace("_", " "))
+  if run.exp.is_variational and run.exp.cfg.objective.beta != 1:
+    words = words.replace("VAE", "β-VAE")
+  if _is_diffusion(run) and run.exp.cfg.model.latent_run:
+    words = words.replace("diffusion model", "latent diffusion model")
+  return words
+
+
 def run_label(run) -> str:
-  """"16-D VAE", "8-D CVAE", "16-D AE", "32-D GAN"."""
-  return f"{run.latent_dim}-D {run.exp.family.upper()}"
+  """Short name of a run in tables and captions.
+
+  "16-D VAE", "8-D conditional VAE", "16-D autoencoder", "8-D GAN"; a model whose codes
+  are noise is named by its kind alone ("diffusion model"): its dimension is the noise's,
+  which `report_title` spells out.
+  """
+  if _is_noise_space(run):
+    return family_name(run)
+  return f"{run.latent_dim}-D {family_name(run)}"
+
+
+def _with_article(words: str) -> str:
+  """ "a 16-D VAE", "an 8-D GAN", "an autoencoder" (by the sound of the first word)."""
+  vowel = words[:1].lower() in "aeio8" or re.match(r"1[18](\D|$)", words)
+  return f"{'an' if vowel else 'a'} {words}"
+
+
+def report_title(run) -> str:
+  """The report's title: what the latent space is, of which model, on which data.
+
+  "Latent space of a 16-D VAE on digits"; a diffusion model's codes are its noise:
+  "Noise space of a diffusion model (8×8×1 = 64-D) on digits", "Noise space of a latent
+  diffusion model (16-D codes of runs/vae) on digits".
+  """
+  data = run.exp.cfg.data.name
+  if not _is_noise_space(run):
+    return f"Latent space of {_with_article(run_label(run))} on {data}"
+  if _is_diffusion(run) and run.exp.cfg.model.latent_run:
+    size = f"{run.latent_dim}-D codes of {run.exp.cfg.model.latent_run}"
+  else:
+    shape = tuple(run.exp.spec.input_shape)
+    size = f"{'×'.join(str(d) for d in shape)} = {run.latent_dim}-D"
+  return f"Noise space of {_with_article(family_name(run))} ({size}) on {data}"
 
 
 def view_run(run, settings: ExploreSettings, label: str | None = None) -> RunView:

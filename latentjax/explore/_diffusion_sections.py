@@ -83,7 +83,7 @@ def guidance(ctx: Context) -> dict | None:
     name = f"guidance_{n}.png"
     viz.labelled_grid(x.reshape(classes, per, *x.shape[1:]),
                       row_labels=[str(k) for k in range(classes)], min_cell_px=_CELL_PX,
-                      title=f"w = {w:g}", path=ctx.path(name))
+                      title=f"w = {w:g}", gap=viz.NOISE_GAP, path=ctx.path(name))
     images.append((ctx.path(name), f"guidance weight w = {w:g}: one row per class"))
     spread = x.reshape(classes, per, -1).std(axis=1).mean()
     rows.append({"guidance weight w": w, "mean pixel": float(x.mean()),
@@ -122,9 +122,11 @@ def trajectories(ctx: Context) -> dict | None:
   labels = ([f"class {int(k)}" for k in np.asarray(y)] if y is not None
             else [f"sample {k}" for k in range(num)])
   viz.denoising_trajectory(states[cols], grid[cols], row_labels=labels,
-                           min_cell_px=_CELL_PX, path=ctx.path("denoising_trajectory.png"))
+                           title=f"DDIM chain ({steps} steps): x_t", min_cell_px=_CELL_PX,
+                           path=ctx.path("denoising_trajectory.png"))
   final = states[steps]
-  viz.image_grid(final, ncols=num, min_cell_px=_CELL_PX, path=ctx.path("trajectory_end.png"))
+  viz.image_grid(final, ncols=num, min_cell_px=_CELL_PX, title="samples", gap=viz.NOISE_GAP,
+                 path=ctx.path("trajectory_end.png"))
   latent = static[5] is not None
   where = ("each state is a code of the autoencoder, shown through its decoder"
            if latent else "each state shown as an image")
@@ -187,6 +189,7 @@ def inversion(ctx: Context) -> dict | None:
     viz.reconstruction_pairs(x, recon, path=ctx.path("ddim_inversion.png"))
   else:
     viz.inversion_triples(x, z.reshape(x.shape), recon, min_cell_px=_CELL_PX,
+                          title=f"DDIM inversion ({own} steps)",
                           path=ctx.path("ddim_inversion.png"))
   units = "pixels in [-1, 1]" if scale == 2.0 else "images in [0, 1]"
   text = (

@@ -13,7 +13,12 @@ import numpy as np
 from latentjax import viz
 from latentjax.explore._context import COVERAGE_KEY, INVERT_KEY, Context, key_for
 from latentjax.explore._inverted import inverted_split
-from latentjax.explore._paths import decoded_lengths, interpolation_paths, strip_label
+from latentjax.explore._paths import (
+    decoded_lengths,
+    example_label,
+    interpolation_paths,
+    strip_label,
+)
 from latentjax.explore._run_sections import decode_with_labels
 
 _CELL_PX = 64
@@ -117,19 +122,20 @@ def inversion(ctx: Context) -> dict | None:
   rows_pics = {"test image": x, "optimised": _decoded(view, inv.codes, y)}
   if inv.hybrid_codes is not None:
     rows_pics["hybrid"] = _decoded(view, inv.hybrid_codes, y)
-  cols = [f"a {c}" for c in y] if y is not None else [str(k) for k in range(len(x))]
+  cols = [f"class {c}" for c in y] if y is not None else [str(k) for k in range(len(x))]
+  names = [example_label(k, y, split=inv.split) for k in range(len(x))]
   viz.labelled_grid(np.stack(list(rows_pics.values())), row_labels=list(rows_pics),
                     col_labels=cols, min_cell_px=_CELL_PX, path=ctx.path("inversion.png"))
   table = []
   for k in range(inv.num_examples):
-    row = {"test example": cols[k], "MSE, optimised": float(inv.errors[k])}
+    row = {"image": names[k], "MSE, optimised": float(inv.errors[k])}
     if inv.hybrid_errors is not None:
       row["MSE, inverse encoder"] = float(inv.encoder_errors[k])
       row["MSE, hybrid"] = float(inv.hybrid_errors[k])
     row["‖z‖ / sqrt(D)"] = float(np.linalg.norm(inv.codes[k]) / np.sqrt(inv.codes.shape[1]))
     table.append(row)
   (i, j), strips, lens, label = _real_pair_paths(view, ctx, inv)
-  viz.interpolation_strips(strips, lens, title=f"inverted {cols[i]} → inverted {cols[j]}",
+  viz.interpolation_strips(strips, lens, title=f"inverted {names[i]} → inverted {names[j]}",
                            path=ctx.path("inversion_interpolation.png"))
   restarts = "1 random start" if s.inversion_restarts == 1 else (
       f"{s.inversion_restarts} random starts, the best kept")

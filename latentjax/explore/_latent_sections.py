@@ -1,8 +1,9 @@
 """Report sections that move through latent space: interpolations, arithmetic, traversals.
 
 Each function takes the report `Context` and returns `viz.Report.add_section` keyword
-arguments, or None when the section does not apply (non-image data; no labels for
-the label-driven pictures).
+arguments (and a ``title`` where it depends on the run: the interpolations name the
+methods they show), or None when the section does not apply (non-image data; no labels
+for the label-driven pictures).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from latentjax.explore._inverted import first_layer_kernel, inverted_split, sefa
 from latentjax.explore._paths import (
     METHODS,
     decoded_lengths,
+    example_label,
     interpolation_paths,
+    methods_title,
     path_frames,
     strip_label,
 )
@@ -42,13 +45,6 @@ from latentjax.explore._run_sections import decode_with_labels
 # grids one per row (viz.Report spans the row from 640 px) and the pixels stay crisp.
 _CELL_PX = 64
 _PANEL_CELL_PX = 112
-
-
-def _pair_name(view: RunView, i: int, j: int) -> str:
-  y = view.codes.labels
-  if y is None:
-    return f"example {i} → example {j}"
-  return f"a {y[i]} → a {y[j]}"
 
 
 def _pair_paths(view: RunView, ctx: Context, z0, z1, groups, methods=METHODS):
@@ -84,8 +80,10 @@ def _endpoints(view: RunView, ctx: Context):
     z, y = view.codes.codes, view.codes.labels
     groups = ([None] * len(starts) if not view.run.conditional
               else [int(y[i]) for i in starts])
-    names = [f"test {_pair_name(view, i, j)}" for i, j in zip(starts, ends, strict=True)]
-    return z[starts], z[ends], groups, names, "test codes"
+    split = view.codes.split
+    names = [f"{example_label(i, y, split=split)} → {example_label(j, y, split=split)}"
+             for i, j in zip(starts, ends, strict=True)]
+    return z[starts], z[ends], groups, names, f"{split} codes"
   z = np.asarray(view.run.sample_codes(key_for(ctx, PAIR_KEY), 2 * s.num_pairs), np.float32)
   classes = view.run.exp.spec.num_classes if view.run.conditional else 0
   groups = [p % classes if classes else None for p in range(s.num_pairs)]
@@ -106,7 +104,8 @@ def _gif_frames(view: RunView, paths, z0, z1, group, count: int) -> np.ndarray:
 
 
 def interpolations(ctx: Context) -> dict | None:
-  """Linear, spherical and geodesic paths between codes, with decoded lengths."""
+  """Linear and spherical paths between codes, and geodesics where decoding is one
+  differentiable network (not a sampling chain), with decoded lengths."""
   view, s = ctx.main, ctx.settings
   if not view.is_image or (view.codes is not None and view.codes.num_examples < 2):
     return None
@@ -131,6 +130,7 @@ def interpolations(ctx: Context) -> dict | None:
   viz.save_gif(_gif_frames(view, paths, z0, z1, groups[0], s.gif_frames), gif, fps=8,
                boomerang=True, pause_ends=2)
   images.append((gif, f"animated: {names[0]}, the paths side by side"))
+  title = f"Interpolations: {methods_title(methods)}"
   if not geodesics:
     text = (
         f"Paths between {len(names)} pairs of {what}, each decoded at {s.num_frames} evenly "
@@ -139,8 +139,9 @@ def interpolations(ctx: Context) -> dict | None:
         "image per latent). Inverted noise of real images has the norm of Gaussian noise, "
         "so slerp keeps every point at that norm, where the model was trained, while the "
         "straight line passes through latents of lower norm. The number right of each row "
-        "is the path's decoded length. No geodesics: decoding is a whole sampling chain.")
-    return {"text": text, "images": images, "table": rows}
+        "is the path's decoded length. Unlike the other families' reports, geodesics are "
+        "left out: decoding is a whole sampling chain.")
+    return {"title": title, "text": text, "images": images, "table": rows}
   ratio = lengths["geodesic"] / lengths["linear"]
   shorter = int(np.sum(ratio < 1.0))
   text = (
@@ -160,7 +161,7 @@ def interpolations(ctx: Context) -> dict | None:
   if view.run.conditional:
     text += (" This model is conditional: every path is decoded with "
              + ("the label of its start." if view.codes is not None else "one class label."))
-  return {"text": text, "images": images, "table": rows}
+  return {"title": title, "text": text, "images": images, "table": rows}
 
 
 def arithmetic(ctx: Context) -> dict | None:

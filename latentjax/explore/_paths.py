@@ -7,6 +7,7 @@ Every path is measured the same way, on a fine resampling of the continuous path
     paths = interpolation_paths(decoder, z0, z1, num_points=32, geodesic_steps=500)
     lengths = decoded_lengths(decoder, paths, z0, z1, resolution=256)   # method -> [P]
     frames = path_frames(paths, z0, z1, num_frames=10)             # method -> [P, 10, D]
+    example_label(12, labels)              # "test image 12 (class 2)": a path's endpoint
 """
 
 from __future__ import annotations
@@ -125,3 +126,22 @@ def decoded_lengths(decoder, paths: Mapping[str, np.ndarray], z0, z1, *,
 def strip_label(method: str) -> str:
   """Human name of a path method for strip rows and tables."""
   return METHOD_NAMES.get(method, method)
+
+
+def methods_title(methods) -> str:
+  """What a set of path methods is called in a heading: "linear, spherical and geodesic"."""
+  names = [METHOD_NAMES.get(m, m).split(" (")[0] for m in methods]
+  return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def example_label(index: int, labels=None, *, split: str = "test", noun: str = "image") -> str:
+  """Names an example of a split for captions: "test image 12 (class 2)".
+
+  Args:
+    index: its position in the split (as read in order by `encode_split`).
+    labels: [N] class labels of the split's examples read, or None (unlabelled).
+    split: the split's name.
+    noun: what an example is.
+  """
+  name = f"{split} {noun} {int(index)}"
+  return name if labels is None else f"{name} (class {labels[index]})"

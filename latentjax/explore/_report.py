@@ -5,7 +5,10 @@
                         settings=ExploreSettings.small())
 
 Pictures are written to ``<workdir>/explore/`` (PNG, and one GIF) and linked from
-``<workdir>/report.html`` by relative paths, or embedded with ``embed_images=True``.
+``<workdir>/report.html`` by relative paths, or embedded with ``embed_images=True``: then
+the HTML file is the whole report and no picture file is left beside it (they are drawn
+in a temporary folder). A section may retitle itself by what it shows for the run (the
+interpolations of a diffusion run are linear and spherical only).
 Sections, in order, each left out when it does not apply to the run: model and
 training; evaluation metrics; samples; mode coverage (``toy2d`` data); reconstructions
 (runs with an encoder); inversion of test images (runs without one: GANs);
@@ -25,8 +28,10 @@ traversals and the reconstructions section (the inversion section shows them).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -42,7 +47,7 @@ from latentjax.explore import (
     _space_sections,
 )
 from latentjax.explore._codes import label_key_of
-from latentjax.explore._context import Context, run_label, view_run
+from latentjax.explore._context import Context, report_title, run_label, view_run
 from latentjax.explore._settings import ExploreSettings
 
 REPORT_NAME = "report.html"
@@ -71,6 +76,19 @@ SECTIONS = (
 )
 
 
+@contextlib.contextmanager
+def _picture_folder(html_path: pathlib.Path, embed_images: bool):
+  """Where the sections draw their pictures: ``explore/`` beside the HTML file, or, when
+  they are embedded in it, a temporary folder removed once the page is written."""
+  if embed_images:
+    with tempfile.TemporaryDirectory(prefix="latentjax-report-") as folder:
+      yield pathlib.Path(folder)
+    return
+  out_dir = html_path.parent / ASSETS_DIR
+  out_dir.mkdir(parents=True, exist_ok=True)
+  yield out_dir
+
+
 class CompanionRunError(ValueError):
   """The companion run does not fit the run it accompanies (latent size, dataset)."""
 
@@ -88,7 +106,8 @@ def build_report(workdir: str, *, companion_workdir: str | None = None,
       geometry section when the main run's latent space is not 2-D.
     settings: sizes of the computations (default `ExploreSettings()`).
     output: the HTML file (default ``<workdir>/report.html``).
-    embed_images: embed pictures as data URIs instead of linking files.
+    embed_images: embed pictures as data URIs in the one HTML file, writing no
+      picture files, instead of linking files in ``explore/``.
     progress: optional callable receiving one line per finished section.
 
   Returns:
@@ -123,29 +142,28 @@ def build_report(workdir: str, *, companion_workdir: str | None = None,
   if crun is not None:
     companion = view_run(crun, settings, label=f"{run_label(crun)} (companion)")
   html_path = pathlib.Path(output) if output else pathlib.Path(workdir) / REPORT_NAME
-  out_dir = html_path.parent / ASSETS_DIR
-  out_dir.mkdir(parents=True, exist_ok=True)
-  ctx = Context(main=main, companion=companion, settings=settings, out_dir=out_dir,
-                key=jax.random.PRNGKey(settings.seed))
   if main.codes is not None:
     say(f"encoded {main.codes.num_examples} {main.codes.split!r} examples "
         f"({time.perf_counter() - t0:.1f}s)")
   else:
     say(f"loaded the {main.label} without an encoder ({time.perf_counter() - t0:.1f}s)")
 
-  cfg = run.exp.cfg
   labelled = "labelled" if label_key_of(run) else "unlabelled"
   report = viz.Report(
-      f"Latent space of a {main.label} on {cfg.data.name}",
+      report_title(run),
       description=(f"{os.path.abspath(workdir)} · step {run.step:,} · {labelled} data · "
                    f"written {time.strftime('%Y-%m-%d %H:%M')}"))
-  for title, fn in SECTIONS:
-    t = time.perf_counter()
-    content = fn(ctx)
-    if content is None:
-      continue
-    report.add_section(title, **content)
-    say(f"{title} ({time.perf_counter() - t:.1f}s)")
-  path = report.write(html_path, embed_images=embed_images)
+  with _picture_folder(html_path, embed_images) as out_dir:
+    ctx = Context(main=main, companion=companion, settings=settings, out_dir=out_dir,
+                  key=jax.random.PRNGKey(settings.seed))
+    for default_title, fn in SECTIONS:
+      t = time.perf_counter()
+      content = fn(ctx)
+      if content is None:
+        continue
+      title = content.pop("title", default_title)
+      report.add_section(title, **content)
+      say(f"{title} ({time.perf_counter() - t:.1f}s)")
+    path = report.write(html_path, embed_images=embed_images)  # reads the pictures
   say(f"wrote {path} ({time.perf_counter() - t0:.1f}s in all)")
   return path

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from latentjax import viz
-from latentjax.explore._context import SAMPLE_KEY, Context, RunView, key_for
+from latentjax.explore._context import SAMPLE_KEY, Context, RunView, family_name, key_for
 from latentjax.explore._summary import (
     metrics_table,
     quality_table,
@@ -72,7 +72,7 @@ def model_and_training(ctx: Context) -> dict | None:
              "and generated (d_fake) examples.")
   if ctx.companion is not None:
     comp = ctx.companion.run
-    text += (f" A companion {comp.exp.family.upper()} with a 2-D latent space, trained on "
+    text += (f" A companion {family_name(comp)} with a 2-D latent space, trained on "
              f"the same data for {comp.step:,} steps, serves the geometry section.")
   return {"text": text, "table": table, "images": images}
 
@@ -104,7 +104,7 @@ def evaluation_metrics(ctx: Context) -> dict | None:
                "quality within 3 standard deviations of the nearest mode centre, a mode is "
                "covered when a high-quality sample is nearest to it, and the reverse KL "
                "compares the histogram of high-quality samples over the modes with the "
-               "uniform one (lower is better; empty without any high-quality sample).")
+               "uniform one (lower is better; undefined without a high-quality sample).")
     else:
       text += ("First and second moments of its samples against the test split; a "
                "collapsed generator has a small per-pixel standard deviation across "
@@ -146,14 +146,17 @@ def samples(ctx: Context) -> dict | None:
       z = run.sample_codes(key_for(ctx, SAMPLE_KEY), 64)
     except FileNotFoundError:
       return None  # An autoencoder that was never evaluated has no code Gaussian.
+    # A diffusion model's samples may be white or black edge to edge: gaps of NOISE_GAP.
+    grid = dict(title=f"samples of the {view.label}", path=ctx.path("samples.png"),
+                gap=None if run.family.latent_geometry else viz.NOISE_GAP)
     if run.conditional:
       classes = run.exp.spec.num_classes
       per = max(1, 64 // classes)
       zs = jnp.tile(z[:per], (classes, 1))
       x = decode_with_labels(view, zs, jnp.repeat(jnp.arange(classes), per))
-      viz.image_grid(x, ncols=per, path=ctx.path("samples.png"))
+      viz.image_grid(x, ncols=per, **grid)
     else:
-      viz.image_grid(view.decode(z), path=ctx.path("samples.png"))
+      viz.image_grid(view.decode(z), **grid)
     path = ctx.path("samples.png")
   text = f"Decoded means of codes drawn from {source}."
   if not view.has_encoder:

@@ -16,9 +16,12 @@ import numpy as np
 
 from latentjax._metrics_log import read_series
 
-# Rows of the evaluation-metrics table: metrics.json key -> (label, unit / note).
+# Rows of the evaluation-metrics table: metrics.json key -> (label, unit / note). Every
+# family's evaluation says in "measures" what its figures are; `metrics_table` names that
+# row after the likelihood bounds only in a table that has some (`_BOUNDS`).
+_MEASURES = "measures"
 _METRIC_ROWS = (
-    ("measures", "what the ELBO / IWAE figures are"),
+    (_MEASURES, "what the figures measure"),
     ("elbo_nats", "test ELBO (nats per example, higher is better)"),
     ("iwae_nats", "test IWAE bound (nats per example)"),
     ("kl_nats", "KL(q(z|x) || p(z)) (nats)"),
@@ -89,6 +92,10 @@ _QUALITY_ROWS = (
     ("betavae_eval_accuracy", "β-VAE score (eval accuracy)"),
     ("factorvae_eval_accuracy", "FactorVAE score (eval accuracy)"),
 )
+_BOUNDS = ("elbo_nats", "iwae_nats")
+# Why a figure is null in metrics.json (the evaluation writes non-finite floats as null).
+_UNDEFINED = {"reverse_kl": "undefined: no high-quality sample"}
+_NOT_FINITE = "not finite"
 _NOT_PLOTTED = ("steps_per_sec",)
 
 
@@ -163,7 +170,9 @@ def _diffusion_summary(run) -> dict[str, object]:
   """The rows of a diffusion run that replace an autoencoder's architecture and likelihood."""
   cfg = run.exp.cfg
   m, o, ev = cfg.model, cfg.objective, cfg.eval
-  out = {"latent dimension": f"{run.latent_dim} (the noise image x_T, flattened)"}
+  noise = ("the noise x_T, a code of the autoencoder" if m.latent_run
+           else "the noise image x_T, flattened")
+  out = {"latent dimension": f"{run.latent_dim} ({noise})"}
   if m.latent_run:
     out["architecture"] = (f"MLP denoiser, hidden {' → '.join(str(h) for h in m.hidden_dims)}, "
                            f"on the codes of {m.latent_run}")
@@ -232,13 +241,26 @@ def metrics_table(metrics_by_run: Mapping[str, Mapping | None]) -> list[dict[str
 
   Returns:
     A list of row mappings ``{"metric": label, <run>: value, ...}``, only rows that
-    some run has; empty if no run has metrics.
+    some run has; empty if no run has metrics. A run without a figure has a blank
+    cell; a figure that is null in ``metrics.json`` (not finite, or undefined, as the
+    reverse KL without a high-quality sample) has a cell saying so.
   """
   runs = {k: v for k, v in metrics_by_run.items() if v}
+  bounds = any(key in m for m in runs.values() for key in _BOUNDS)
   rows = []
   for key, label in _METRIC_ROWS:
     if any(key in m for m in runs.values()):
+      if key == _MEASURES and bounds:
+        label = "what the ELBO / IWAE figures are"
       row = {"metric": label}
-      row.update({name: m.get(key, "") for name, m in runs.items()})
+      row.update({name: _metric_cell(m, key) for name, m in runs.items()})
       rows.append(row)
   return rows
+
+
+def _metric_cell(metrics: Mapping, key: str) -> object:
+  """A run's figure; blank when the run has none, and why, when it is null (undefined)."""
+  if key not in metrics:
+    return ""
+  value = metrics[key]
+  return _UNDEFINED.get(key, _NOT_FINITE) if value is None else value

@@ -124,7 +124,11 @@ def diffusion_report(run, key: Array, write_images: bool) -> dict:
   if write_images and jax.process_index() == 0 and len(exp.spec.input_shape) == 3:
     samples, ncols = _sample_images(run, jax.random.fold_in(key, SAMPLE_KEY),
                                     ev.num_sample_images)
-    viz.image_grid(samples, ncols=ncols, path=os.path.join(run.workdir, "samples.png"))
+    # Titled, with gaps that show between samples white or black edge to edge.
+    w = f", w = {ev.guidance_scale:g}" if run.conditional else ""
+    viz.image_grid(samples, ncols=ncols, gap=viz.NOISE_GAP,
+                   title=f"{ev.sampler.upper()} samples ({ev.sampling_steps} steps{w})",
+                   path=os.path.join(run.workdir, "samples.png"))
     viz.reconstruction_pairs(np.asarray(x), recon,
                              path=os.path.join(run.workdir, "reconstructions.png"))
     out["images"] = ["samples.png", "reconstructions.png"]

@@ -91,7 +91,8 @@ class Family(abc.ABC):
 
   @abc.abstractmethod
   def evaluate_state(self, exp, state, key: Array, num_examples: int | None = None) -> dict:
-    """Evaluation metrics (floats, plus ``num_examples``) of a single-copy state."""
+    """Evaluation metrics of a single-copy state: floats, plus ``num_examples`` (the
+    split's examples read) and ``num_samples`` (samples generated) where there are any."""
     ...
 
   @abc.abstractmethod

@@ -4,7 +4,8 @@
 ``metrics.mode_coverage`` against the mixture's centres and standard deviation
 (``data.toy2d_modes``, ``data.toy2d_stddev``): modes covered, fraction of high-quality
 samples (within 3 sigma of a centre), and the reverse KL of the samples' mode histogram
-to the uniform one. A cgan draws the classes in turn.
+to the uniform one. A cgan draws the classes in turn. No test example is read, so there
+is ``num_samples`` and no ``num_examples``.
 
 Image runs: first and second moments of the samples against the evaluation split (pixel
 mean and standard deviation, the squared distance between the mean images, and the mean
@@ -52,8 +53,7 @@ def gan_metrics(exp, variables, key: Array, num_examples: int | None = None) -> 
                                 data.toy2d_stddev(exp.cfg.data.name))
     return {"modes_covered": int(cov["modes_covered"]), "num_modes": int(modes.shape[0]),
             "high_quality_fraction": float(cov["high_quality_fraction"]),
-            "reverse_kl": float(cov["reverse_kl"]), "num_samples": COVERAGE_SAMPLES,
-            "num_examples": 0}
+            "reverse_kl": float(cov["reverse_kl"]), "num_samples": COVERAGE_SAMPLES}
   from latentjax.training._evaluate import eval_batches
 
   n = exp.cfg.eval.num_examples if num_examples is None else num_examples

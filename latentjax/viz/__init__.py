@@ -29,7 +29,7 @@ Nothing is read or written at import time.
 from latentjax.viz._animation import gif_frames, save_gif
 from latentjax.viz._diffusion_strips import denoising_trajectory, inversion_triples
 from latentjax.viz._geometry_plots import magnification_comparison, magnification_heatmap
-from latentjax.viz._grids import image_grid, labelled_grid
+from latentjax.viz._grids import NOISE_GAP, image_grid, labelled_grid
 from latentjax.viz._io import (
     figure_to_array,
     new_figure,
@@ -51,6 +51,7 @@ from latentjax.viz._strips import (
 )
 
 __all__ = [
+    "NOISE_GAP",
     "Report",
     "arithmetic_panel",
     "denoising_trajectory",

@@ -3,7 +3,8 @@
 A diffusion model's "latent" is the noise image it starts from. These pictures show
 how samples emerge from noise over the reverse process, and how well deterministic
 DDIM inversion (image -> noise -> image) round-trips. Both return a uint8 RGB array
-[height, width, 3] and save a PNG when given `path`.
+[height, width, 3] and save a PNG when given `path`. Noise reaches white and black
+over whole tiles, so their tiles sit in gaps of `NOISE_GAP`, a colour no grey pixel has.
 
     denoising_trajectory(xs, timesteps, value_range=(-1, 1), path="runs/ddpm/traj.png")
     inversion_triples(x0, diffusion.ddim_invert(s, eps_fn, x0, 50), x0_rec)
@@ -22,7 +23,7 @@ from latentjax.viz._checks import (
     rescale_per_image,
     same_image_shape,
 )
-from latentjax.viz._grids import compose_grid
+from latentjax.viz._grids import NOISE_GAP, compose_grid
 from latentjax.viz._io import PathLike, save_png
 
 
@@ -47,8 +48,9 @@ def denoising_trajectory(
       (-1, 1) for models trained on data scaled to [-1, 1].
     title: optional title.
     path: if given, the picture is also written there as PNG.
-    **grid_kwargs: layout options of `labelled_grid` (`pad_px`, `background`,
-      `upscale`, `min_cell_px`, `font_size`).
+    **grid_kwargs: layout options of `labelled_grid` (`pad_px`, `background`, `gap`:
+      `NOISE_GAP` by default, which no grey pixel of the noise matches, `upscale`,
+      `min_cell_px`, `font_size`).
 
   Returns:
     uint8 RGB array [height, width, 3].
@@ -64,7 +66,7 @@ def denoising_trajectory(
   col_labels = [f"t={v:g}" for v in steps.tolist()]
   cells = np.swapaxes(frames, 0, 1)
   pic = compose_grid(cells, row_labels=as_labels(row_labels, "row_labels", cells.shape[0]),
-                     col_labels=col_labels, title=title, **grid_kwargs)
+                     col_labels=col_labels, title=title, **{"gap": NOISE_GAP, **grid_kwargs})
   if path is not None:
     save_png(pic, path)
   return pic
@@ -97,7 +99,7 @@ def inversion_triples(
     value_range: (low, high) of `originals` and `reconstructions`.
     title: optional title.
     path: if given, the picture is also written there as PNG.
-    **grid_kwargs: layout options of `labelled_grid`.
+    **grid_kwargs: layout options of `labelled_grid` (`gap`: `NOISE_GAP` by default).
 
   Returns:
     uint8 RGB array [height, width, 3].
@@ -120,7 +122,7 @@ def inversion_triples(
   y01 = as_images(reconstructions, "reconstructions", value_range=value_range)
   cells = np.stack([x01, rescale_per_image(z), y01], axis=1)
   pic = compose_grid(cells, col_labels=as_labels(labels, "labels", 3), row_notes=notes,
-                     title=title, **grid_kwargs)
+                     title=title, **{"gap": NOISE_GAP, **grid_kwargs})
   if path is not None:
     save_png(pic, path)
   return pic

@@ -25,6 +25,11 @@ from PIL import Image, ImageDraw, ImageFont
 from latentjax.viz._checks import as_images, as_labels, to_rgb
 from latentjax.viz._io import PathLike, resolve_upscale, save_png, to_uint8
 
+# Gap colour for pictures whose pixels can take every grey level over whole tiles (noise
+# images, saturated samples): a blue grey that no grey pixel has, where a white gap
+# would vanish between white pixels.
+NOISE_GAP = (0.56, 0.64, 0.78)
+
 
 @functools.lru_cache(maxsize=32)
 def get_font(size: int, bold: bool = False):
@@ -67,6 +72,7 @@ def compose_grid(
     col_gaps: Collection[int] = (),
     pad_px: int = 2,
     background=1.0,
+    gap=None,
     upscale: int | None = None,
     min_cell_px: int = 48,
     font_size: int = 13,
@@ -84,6 +90,7 @@ def compose_grid(
   scale = resolve_upscale(h, w, upscale, min_cell_px)
   cell_h, cell_w = h * scale, w * scale
   bg = _colour(background)
+  between = bg if gap is None else _colour(gap, "gap")
   fg = (0, 0, 0) if sum(bg) > 3 * 127 else (255, 255, 255)
   font, title_font = get_font(font_size), get_font(font_size + 2, bold=True)
   line_h, margin = _line_height(font), max(4, font_size // 2)
@@ -96,15 +103,18 @@ def compose_grid(
   title_h = _line_height(title_font) + margin if title else margin // 2
   header_h = line_h + margin // 4 if col_labels is not None else 0
   row_h = max(cell_h, line_h) if (row_labels or row_notes) else cell_h
-  gap = 2 * margin
+  group_gap = 2 * margin
 
   xs, x = [], left + pad_px
   for j in range(cols):
     xs.append(x)
-    x += slot_w[j] + pad_px + (gap if j in col_gaps else 0)
+    x += slot_w[j] + pad_px + (group_gap if j in col_gaps else 0)
   width = x + right
-  if title:
-    width = max(width, _text_width(title, title_font) + 2 * margin)
+  if title:  # A title wider than the cells and their labels: centre them under it.
+    needed = _text_width(title, title_font) + 2 * margin
+    shift = max(0, needed - width) // 2
+    xs, left, x = [v + shift for v in xs], left + shift, x + shift
+    width = max(needed, x + right)
   if not (title or col_labels is not None):
     title_h = 0
   top = title_h + header_h + pad_px
@@ -112,6 +122,7 @@ def compose_grid(
 
   canvas = np.empty((height, width, 3), np.uint8)
   canvas[...] = bg
+  canvas[top - pad_px:, left:x] = between  # The block of cells and the gaps around them.
   pixels = to_uint8(to_rgb(cells))
   for r in range(rows):
     y = top + r * (row_h + pad_px) + (row_h - cell_h) // 2
@@ -157,6 +168,7 @@ def labelled_grid(
     value_range: tuple[float, float] = (0.0, 1.0),
     pad_px: int = 2,
     background=1.0,
+    gap=None,
     upscale: int | None = None,
     min_cell_px: int = 48,
     font_size: int = 13,
@@ -180,6 +192,9 @@ def labelled_grid(
     pad_px: padding between cells and around the grid, in output pixels.
     background: grey level or RGB triple in [0, 1] for padding and label areas;
       text is black on light backgrounds, white on dark ones.
+    gap: grey level or RGB triple of the padding between and around the cells
+      (the label areas keep `background`); None: `background`. `NOISE_GAP` stays
+      visible between tiles of any grey level.
     upscale: integer nearest-neighbour zoom; None picks the smallest zoom making
       each cell at least `min_cell_px` on its longer side.
     min_cell_px: see `upscale`.
@@ -207,7 +222,7 @@ def labelled_grid(
       col_labels=as_labels(col_labels, "col_labels", cols),
       row_notes=as_labels(row_notes, "row_notes", rows),
       title=title, col_gaps=frozenset(col_gaps), pad_px=pad_px, background=background,
-      upscale=upscale, min_cell_px=min_cell_px, font_size=font_size)
+      gap=gap, upscale=upscale, min_cell_px=min_cell_px, font_size=font_size)
   if path is not None:
     save_png(pic, path)
   return pic
@@ -221,6 +236,7 @@ def image_grid(
     value_range: tuple[float, float] = (0.0, 1.0),
     pad_px: int = 2,
     background=1.0,
+    gap=None,
     upscale: int | None = None,
     min_cell_px: int = 48,
     font_size: int = 13,
@@ -236,7 +252,11 @@ def image_grid(
     value_range: (low, high) of float input, mapped to [0, 1] and clipped; use
       (-1, 1) for images in the [-1, 1] convention.
     pad_px: padding between images and around the grid, in output pixels.
-    background: grey level or RGB triple in [0, 1] of the padding (the border colour).
+    background: grey level or RGB triple in [0, 1] of the padding (the border colour)
+      and of the title band.
+    gap: grey level or RGB triple of the padding between and around the images;
+      None: `background`. `NOISE_GAP` for images that can be white or black
+      edge to edge (noise, saturated samples).
     upscale: integer nearest-neighbour zoom; None picks one from `min_cell_px`.
     min_cell_px: with `upscale=None`, the minimum size of an image's longer side.
     font_size: title font size in pixels.
@@ -266,7 +286,8 @@ def image_grid(
   present = (np.arange(nrows * ncols) < n).reshape(nrows, ncols)
   pic = compose_grid(
       cells.reshape(nrows, ncols, *batch.shape[1:]), present, title=title, pad_px=pad_px,
-      background=background, upscale=upscale, min_cell_px=min_cell_px, font_size=font_size)
+      background=background, gap=gap, upscale=upscale, min_cell_px=min_cell_px,
+      font_size=font_size)
   if path is not None:
     save_png(pic, path)
   return pic
