@@ -89,7 +89,7 @@ def _load(workdir: str, num_images: int):
     raise ValueError(f"--workdir={workdir!r} is a {run.exp.family!r} run"
                      f"{' of latent codes' if run.exp.cfg.model.latent_run else ''}; the "
                      f"study needs a diffusion run of images")
-  _, static = run.family.decoding(run.exp)
+  _, static = run.family_impl.decoding(run.exp)
   if not static[4]:
     raise ValueError(f"--workdir={workdir!r} models {run.exp.spec.input_key!r} data, not "
                      f"images in [0, 1]")

@@ -65,7 +65,7 @@ def test_inversion_error_is_ddim_both_ways_whatever_the_sampler(ddpm_sampler_run
   run = ddpm_sampler_run
   ev = run.exp.cfg.eval
   assert ev.sampler == "ddpm" and run.exp.cfg.objective.noise_schedule == "linear"
-  out = run.family.report(run, jax.random.PRNGKey(0), write_images=False)
+  out = run.family_impl.report(run, jax.random.PRNGKey(0), write_images=False)
   x = next(eval_batches(run.exp, run.exp.eval_split, 16))["image"]
   s = diffusion.linear_schedule(run.exp.cfg.objective.num_timesteps)
   x0 = 2.0 * jnp.asarray(x) - 1.0

@@ -71,7 +71,7 @@ def test_loss_is_the_noise_error_on_ddim_samples_of_the_frozen_run(ddpm_run):
   # By hand: z from each example's noise key, x0 = 4-step DDIM of the diffusion run.
   drun = training.load_run(ddpm_run)
   z = jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 0), (8, 8, 1)))(keys)
-  _, static = drun.family.decoding(drun.exp)
+  _, static = drun.family_impl.decoding(drun.exp)
   x0 = diffusion.ddim_sample(diffusion.linear_schedule(1000),
                              eps_function(static, drun.variables, None), z, 4)
   e = jax.jit(exp.model.apply)({"params": state.params}, x0, jnp.zeros((2,), jnp.int32))
@@ -131,7 +131,7 @@ def test_inversion_recon_error_samples_back_with_ddim_whatever_the_runs_sampler(
   x = next(eval_batches(exp, exp.eval_split, 8))["image"]
   x0 = 2.0 * jnp.asarray(x) - 1.0
   s = diffusion.linear_schedule(1000)
-  eps = eps_function(drun.family.decoding(drun.exp)[1], drun.variables, None)
+  eps = eps_function(drun.family_impl.decoding(drun.exp)[1], drun.variables, None)
   z = diffusion.ddim_invert(s, eps, x0, 4)
   np.testing.assert_allclose(np.reshape(drun.encode(x), z.shape), z, rtol=1e-5, atol=1e-5)
   want = float(jnp.mean(jnp.square(diffusion.ddim_sample(s, eps, z, 4) - x0)))

@@ -51,3 +51,8 @@ def test_encode_and_decode_still_take_good_input(run):
   z = run.encode(x)
   assert z.shape == (2, run.latent_dim)
   assert run.decode(z).shape == x.shape
+
+
+def test_family_of_a_run_reads_as_its_name(run):
+  assert run.family == "vae"
+  assert run.family_impl.name == "vae" and run.family_impl.has_encoder

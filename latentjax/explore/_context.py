@@ -74,7 +74,7 @@ class RunView:
 
   @property
   def has_encoder(self) -> bool:
-    return self.run.family.has_encoder
+    return self.run.family_impl.has_encoder
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -109,12 +109,12 @@ _FAMILY_NAMES = {"ae": "autoencoder", "vae": "VAE", "cvae": "conditional VAE", "
 def _is_diffusion(run) -> bool:
   from latentjax.training._family_diffusion import DiffusionFamily
 
-  return isinstance(run.family, DiffusionFamily)
+  return isinstance(run.family_impl, DiffusionFamily)
 
 
 def _is_noise_space(run) -> bool:
   """Whether the codes are a diffusion model's noise x_T (decoding is its sampler)."""
-  return not run.family.latent_geometry
+  return not run.family_impl.latent_geometry
 
 
 def family_name(run) -> str:
@@ -167,7 +167,7 @@ def report_title(run) -> str:
 def view_run(run, settings: ExploreSettings, label: str | None = None) -> RunView:
   """Encodes a run's test split (when it has an encoder) and prepares its decoder."""
   codes = None
-  if run.family.has_encoder:
+  if run.family_impl.has_encoder:
     codes = encode_split(run, num_examples=settings.num_examples)
   decoder = None if run.conditional else run.decoder_fn()
   return RunView(run=run, label=label or run_label(run), codes=codes, decoder=decoder,

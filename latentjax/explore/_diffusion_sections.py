@@ -27,14 +27,14 @@ def is_diffusion(view: RunView) -> bool:
   """Whether the run is a diffusion model (its codes are noise images)."""
   from latentjax.training._family_diffusion import DiffusionFamily
 
-  return isinstance(view.run.family, DiffusionFamily)
+  return isinstance(view.run.family_impl, DiffusionFamily)
 
 
 def _ddim_static(view: RunView, num_steps: int | None = None):
   """The run's decoding constants with deterministic DDIM (at ``num_steps`` if given)."""
   from latentjax.training._family_diffusion import ddim_static
 
-  return ddim_static(view.run.family.decoding(view.run.exp)[1], num_steps)
+  return ddim_static(view.run.family_impl.decoding(view.run.exp)[1], num_steps)
 
 
 @functools.partial(jax.jit, static_argnums=0)

@@ -110,7 +110,7 @@ def interpolations(ctx: Context) -> dict | None:
   if not view.is_image or (view.codes is not None and view.codes.num_examples < 2):
     return None
   z0, z1, groups, names, what = _endpoints(view, ctx)
-  geodesics = view.run.family.latent_geometry  # not through a whole sampling chain
+  geodesics = view.run.family_impl.latent_geometry  # not through a whole sampling chain
   methods = METHODS if geodesics else tuple(m for m in METHODS if m != "geodesic")
   paths, lengths = _pair_paths(view, ctx, z0, z1, groups, methods)
   frames = path_frames(paths, z0, z1, s.num_frames)
@@ -265,7 +265,7 @@ def traversals(ctx: Context) -> dict | None:
         f"test {neg}s and {pos}s correctly. Each row moves a test {neg} along it, in "
         f"units of Δ, the distance between the two classes' mean codes along it: at "
         f"1Δ the {neg} has moved as far as the average {pos} is from the average {neg}.")
-  if not view.run.family.latent_geometry:  # diffusion: a dimension is one noise pixel
+  if not view.run.family_impl.latent_geometry:  # diffusion: a dimension is one noise pixel
     notes.append("No single-dimension traversals: each dimension of a diffusion model's "
                  "latent is one pixel of the noise image, with no meaning of its own. The "
                  "directions above are found from the inverted noise of real images.")

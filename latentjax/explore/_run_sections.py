@@ -87,7 +87,7 @@ def evaluation_metrics(ctx: Context) -> dict | None:
           "per example, higher is better. They are lower bounds on the test log-likelihood "
           "log p(x) only where the likelihood is a normalised density of the data: the row "
           "'what the ELBO / IWAE figures are' says, per run.")
-  if not ctx.main.run.family.latent_geometry and ctx.main.has_encoder:  # diffusion
+  if not ctx.main.run.family_impl.latent_geometry and ctx.main.has_encoder:  # diffusion
     return {"text": ("From metrics.json, written by the evaluation on the test split (EMA "
                      "parameters when eval.use_ema): the denoising loss, the first and second "
                      "moments of the sampler's images against the test images, and the error "
@@ -148,7 +148,7 @@ def samples(ctx: Context) -> dict | None:
       return None  # An autoencoder that was never evaluated has no code Gaussian.
     # A diffusion model's samples may be white or black edge to edge: gaps of NOISE_GAP.
     grid = dict(title=f"samples of the {view.label}", path=ctx.path("samples.png"),
-                gap=None if run.family.latent_geometry else viz.NOISE_GAP)
+                gap=None if run.family_impl.latent_geometry else viz.NOISE_GAP)
     if run.conditional:
       classes = run.exp.spec.num_classes
       per = max(1, 64 // classes)
@@ -162,7 +162,7 @@ def samples(ctx: Context) -> dict | None:
   if not view.has_encoder:
     params = "EMA parameters" if run.exp.cfg.eval.use_ema else "raw parameters"
     text = f"Generator samples ({params}) of codes drawn from {source}."
-  if not run.family.latent_geometry and view.has_encoder:  # diffusion: noise -> sampler
+  if not run.family_impl.latent_geometry and view.has_encoder:  # diffusion: noise -> sampler
     ev = run.exp.cfg.eval
     text = (f"Samples of the {ev.sampler} sampler ({ev.sampling_steps} steps) from noise "
             "images x_T drawn from N(0, I).")
@@ -176,7 +176,7 @@ def samples(ctx: Context) -> dict | None:
 def reconstructions(ctx: Context) -> dict | None:
   """Test examples next to the decoded means of their codes."""
   view = ctx.main
-  if not view.is_image or view.codes is None or not view.run.family.latent_geometry:
+  if not view.is_image or view.codes is None or not view.run.family_impl.latent_geometry:
     return None  # Without an encoder (or a diffusion run's), see the inversion section.
   path = _existing(view, "reconstructions.png")
   if path is None:

@@ -139,9 +139,9 @@ def run_summary(run) -> dict[str, object]:
       "dataset": f"{d.name} (input {tuple(run.exp.spec.input_shape)}, "
                  f"train split {run.exp.train_split!r}, test split {run.exp.eval_split!r})",
   }
-  if run.family.latent_geometry is False and run.family.has_encoder:  # diffusion
+  if run.family_impl.latent_geometry is False and run.family_impl.has_encoder:  # diffusion
     out.update(_diffusion_summary(run))
-  elif run.family.has_encoder:
+  elif run.family_impl.has_encoder:
     out["likelihood"] = (cfg.objective.likelihood
                          + (" on dynamically binarised images" if cfg.objective.binarize else ""))
   else:
@@ -154,7 +154,7 @@ def run_summary(run) -> dict[str, object]:
   out.update({
       "training steps": f"{run.step:,} of {t.num_steps:,} (batch {d.batch_size})",
       "optimizer": f"{o.name}, learning rate {o.learning_rate:g}, {o.schedule} schedule"
-                   + ("" if run.family.has_encoder or not o.d_learning_rate
+                   + ("" if run.family_impl.has_encoder or not o.d_learning_rate
                       else f" (discriminator {o.d_learning_rate:g})"),
       "evaluated with": "EMA parameters" if cfg.eval.use_ema else "raw parameters",
       "seed": cfg.seed,

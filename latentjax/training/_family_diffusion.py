@@ -362,7 +362,7 @@ class DiffusionFamily(SingleNetworkFamily):
     latent, _ = _latent_parts(exp.cfg)
     dec = None
     if latent is not None:
-      dec = latent.family.decoding(latent.exp)
+      dec = latent.family_impl.decoding(latent.exp)
     rescale = _image_data(exp.spec) and latent is None
     return DiffusionStatic((exp.model, exp.cfg.objective, exp.cfg.eval, self._shape(exp),
                             rescale, dec))

@@ -89,7 +89,7 @@ class NoiseEncoderFamily(SingleNetworkFamily):
 
   @staticmethod
   def _loss(net, drun, shape, classes):
-    _, dstatic = drun.family.decoding(drun.exp)
+    _, dstatic = drun.family_impl.decoding(drun.exp)
     dvars = drun.variables
 
     def loss_fn(params, model_state, batch, keys):
@@ -151,7 +151,7 @@ class NoiseEncoderFamily(SingleNetworkFamily):
 
   def decoding(self, exp):
     drun = diffusion_run(exp.cfg)
-    return drun.family.decoding(drun.exp)
+    return drun.family_impl.decoding(drun.exp)
 
   def sample_codes(self, run, key: Array, num_samples: int) -> Array:
     return jax.random.normal(key, (num_samples, self.latent_dim(run.exp)))

@@ -39,7 +39,7 @@ def _parts(exp, enc_vars):
   from latentjax.training._family_noise_encoder import _jitted_embed, diffusion_run
 
   drun = diffusion_run(exp.cfg)
-  decode, dstatic = drun.family.decoding(drun.exp)
+  decode, dstatic = drun.family_impl.decoding(drun.exp)
   dvars, ddim = drun.variables, ddim_static(dstatic)
   return (drun, lambda z, y: _jitted(decode)(dstatic, dvars, z, y),
           lambda z, y: _jitted(decode)(ddim, dvars, z, y),
@@ -107,7 +107,9 @@ def _pair_errors(exp, drun, dec, emb, key: Array, num: int, size: int) -> dict:
     y = jax.random.randint(ky, (size,), 0, classes) if classes else None
     x = dec(z, y)
     take = min(size, num - seen)
-    for name, z_hat in (("embed", emb(x, y)), ("invert", drun.encode(x, y))):
+    # Generated images need not lie in [0, 1] (Run.encode's check is for user input).
+    inverted = drun.family_impl.encode(drun, x, y)
+    for name, z_hat in (("embed", emb(x, y)), ("invert", inverted)):
       sums[name] += float(jnp.sum(jnp.square(z_hat - z)[:take]))
     seen += take
   return {"embed_noise_mse": sums["embed"] / (seen * d),
@@ -122,7 +124,7 @@ def noise_encoder_report(run, key: Array, write_images: bool) -> dict:
   from latentjax.training._family_noise_encoder import diffusion_run
 
   drun_ev = diffusion_run(exp.cfg).exp.cfg.eval
-  enc_vars = run.family.encoder_variables(exp, run.state)
+  enc_vars = run.family_impl.encoder_variables(exp, run.state)
   out = noise_encoder_metrics(exp, enc_vars, jax.random.fold_in(key, EVAL_KEY),
                               keep=_NUM_SHOWN if write_images else 0)
   images = out.pop("_images", None)

@@ -49,7 +49,7 @@ def _image_data(exp) -> bool:
 def _can_sample(run) -> bool:
   """Whether the run decodes codes it can draw (an autoencoder needs its code Gaussian)."""
   try:
-    run.family.decoding(run.exp)
+    run.family_impl.decoding(run.exp)
     run.sample_codes(jax.random.PRNGKey(0), 2)
   except (ValueError, FileNotFoundError):
     return False
@@ -107,7 +107,7 @@ def generated_images(run, key: Array, num: int) -> np.ndarray:
   """``num`` samples of the run in batches (classes in turn for a conditional model)."""
   exp = run.exp
   size = exp.cfg.data.eval_batch_size
-  decode, static = run.family.decoding(exp)
+  decode, static = run.family_impl.decoding(exp)
   variables = run.variables
   codes = np.asarray(run.sample_codes(key, num))
   if run.conditional:
@@ -225,7 +225,7 @@ def _disentanglement(run) -> dict:
 
   exp = run.exp
   name = exp.cfg.data.name
-  if name.split("/")[0] != "sprites" or not run.family.has_encoder:
+  if name.split("/")[0] != "sprites" or not run.family_impl.has_encoder:
     return {}
   config = name.split("/")[1] if "/" in name else "64"
   sampler = metrics.sprites_sampler(config, resolution=exp.spec.input_shape[0])
@@ -262,7 +262,7 @@ def quality_metrics(run, key: Array, feature_net=None, *, latent: bool = True,
   key = jax.random.fold_in(key, EVAL_KEY)
   n = exp.cfg.eval.num_quality_samples
   needs_data = (feature_net is not None and _image_data(exp)) or (
-      latent and run.family.has_encoder)
+      latent and run.family_impl.has_encoder)
   real = _eval_data(run, n) if needs_data else None
   if feature_net is not None and _image_data(exp):
     x = real[exp.spec.input_key]
@@ -276,18 +276,18 @@ def quality_metrics(run, key: Array, feature_net=None, *, latent: bool = True,
         requested = np.arange(len(fake)) % exp.spec.num_classes
         predicted = np.argmax(next(iter(fp.values())), -1)
         out["samples_label_accuracy"] = float(np.mean(predicted == requested))
-    if run.family.has_encoder and _can_sample(run):
+    if run.family_impl.has_encoder and _can_sample(run):
       recon = _reconstructions(run, real, exp.cfg.data.eval_batch_size)
       ff, fp = feature_net.features_and_probabilities(recon)
       out.update(_image_scores("recon", rf, rp, ff, fp, exp.cfg.seed))
     out["feature_network"] = feature_net.workdir
   if latent and not run.conditional:
     codes = None
-    if run.family.has_encoder and real is not None:
+    if run.family_impl.has_encoder and real is not None:
       scores = _latent_scores(run, key, real, feature_net)
       codes = scores.pop("_codes")
       out.update(scores)
-    if _can_sample(run) and run.family.latent_geometry:
+    if _can_sample(run) and run.family_impl.latent_geometry:
       out.update(_decoder_scores(run, key, feature_net, codes))
   if disentanglement and not run.conditional:
     out.update(_disentanglement(run))

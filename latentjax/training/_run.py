@@ -129,15 +129,20 @@ class Run:
             f"latent_dim={self.latent_dim})")
 
   @property
-  def family(self):
-    """The run's ``Family`` (see ``latentjax.training._families``)."""
+  def family(self) -> str:
+    """The family's name, ``config.model.family`` (``"vae"``, ``"gan"``, ...)."""
+    return self.exp.family
+
+  @property
+  def family_impl(self):
+    """The run's registered ``Family``, which encodes, decodes and evaluates it."""
     return self.exp.family_impl
 
   @property
   def variables(self) -> dict:
     """Variables of the network that maps codes to data (the generator of a GAN);
     EMA parameters when ``eval.use_ema``."""
-    return self.family.eval_variables(self.exp, self.state)
+    return self.family_impl.eval_variables(self.exp, self.state)
 
   @property
   def params(self):
@@ -147,7 +152,7 @@ class Run:
   @property
   def latent_dim(self) -> int:
     """D, the size of the codes (a diffusion model's: the flattened noise image)."""
-    return self.family.latent_dim(self.exp)
+    return self.family_impl.latent_dim(self.exp)
 
   @property
   def conditional(self) -> bool:
@@ -167,7 +172,7 @@ class Run:
     """
     _check_data(self.exp.spec, x)
     _check_labels(y, x.shape[0])
-    return self.family.encode(self, x, y)
+    return self.family_impl.encode(self, x, y)
 
   def encode_posterior(self, x: Array, y: Array | None = None) -> tuple[Array, Array]:
     """``(mean, logvar)`` [B, D] each; VAEs only (checks as :meth:`encode`)."""
@@ -187,7 +192,7 @@ class Run:
     """
     _check_codes(z, self.latent_dim)
     _check_labels(y, z.shape[0])
-    decode, static = self.family.decoding(self.exp)
+    decode, static = self.family_impl.decoding(self.exp)
     return decode(static, self.variables, z, y)
 
   def decoder_fn(self, y: Array | None = None) -> jax.tree_util.Partial:
@@ -205,7 +210,7 @@ class Run:
       ``decoder(z)``: data for z [D] (-> [...]) or z [B, D] (-> [B, ...]).
     """
     label = None if y is None else jnp.asarray(y, jnp.int32)
-    decode, static = self.family.decoding(self.exp)
+    decode, static = self.family_impl.decoding(self.exp)
     return jax.tree_util.Partial(decode_codes, decode, static, self.variables, label)
 
   def decoder_variance(self):
@@ -243,7 +248,7 @@ class Run:
 
   def sample_codes(self, key: Array, num_samples: int) -> Array:
     """Codes [N, D]: the prior (VAE, GAN) or the fitted code Gaussian (AE)."""
-    return self.family.sample_codes(self, key, num_samples)
+    return self.family_impl.sample_codes(self, key, num_samples)
 
   def sample(self, key: Array, num_samples: int, y: Array | None = None) -> Array:
     """Decoded samples [N, ...]."""

@@ -28,7 +28,7 @@ VARIANCE_FILE = "decoder_variance.npz"
 
 def check_variance_run(run) -> None:
   """Raises ``ValueError`` unless the run is an unconditional autoencoder (ae, vae)."""
-  family = run.family
+  family = run.family_impl
   if not (family.has_encoder and family.latent_geometry) or run.conditional:
     raise ValueError(
         f"a decoder variance needs an unconditional autoencoder run (ae, vae); "
