@@ -29,7 +29,7 @@ def get_config(arg=None):
 
   c.geodesic = ml_collections.ConfigDict()
   c.geodesic.num_points = 32
-  c.geodesic.learning_rate = 0.05  # latent_ops.geodesic's default
+  c.geodesic.learning_rate = None  # latent_ops.geodesic's default: L-BFGS (a number: Adam)
   c.geodesic.default_num_steps = 500  # the default call (early stop at rtol)
   c.geodesic.default_rtol = 1e-4
   c.geodesic.judge_subdivisions = 16  # latent pieces per segment when measuring lengths
