@@ -73,9 +73,11 @@ from latentjax.latent_ops._geometry import (
     subdivide_curve,
 )
 from latentjax.latent_ops._graph import (
+    GraphPath,
     geodesic_from_graph,
     graph_distance_matrix,
     graph_init_curve,
+    graph_shortest_path,
     knn_graph,
 )
 from latentjax.latent_ops._interpolate import interpolate, lerp, slerp
@@ -112,6 +114,8 @@ __all__ = [
     "geodesic_distance_matrix",
     "knn_graph",
     "graph_init_curve",
+    "graph_shortest_path",
+    "GraphPath",
     "geodesic_from_graph",
     "graph_distance_matrix",
     # The stochastic decoder and its expected metric.

@@ -5,23 +5,34 @@ Discretised as ``num_points`` points with fixed endpoints, it minimises the curv
 (see ``curve_energy``), whose minimisers have the shortest decoded length at constant
 speed. The solver:
 
+* minimises the energy of the curve with every segment split in two at its latent
+  midpoint, so that the decoded path *between* the points counts, not only the chords
+  joining their decodes: where the metric changes strongly along a segment, the chords
+  alone let the continuous path bulge several percent above the optimum;
 * parametrises the free points as the start curve (straight line, or any ``init_curve``)
   plus a sine series of its displacement, mode ``k`` scaled by ``1 / k`` and everything by
   the start curve's latent length. The series diagonalises the energy's second-difference
-  structure, so Adam converges in tens of steps instead of thousands, and the step size is
-  in units of the curve, whatever the scale of the latent space;
-* runs Adam (10 warm-up steps, then a cosine-decayed learning rate) as one compiled
-  ``lax.while_loop`` per curve, ``jax.vmap``-ed over endpoint pairs, stopping a curve
-  early once its discrete decoded length has changed by at most ``rtol`` (relative) over
-  ``check_every`` steps, twice in a row (the curve then keeps its values while the others
-  finish, so a batch gives the same curves as one pair at a time);
+  structure, and the step is in units of the curve, whatever the scale of the latent
+  space;
+* runs L-BFGS with a zoom line search (``optax.lbfgs``), which adapts to a metric whose
+  scale varies by orders of magnitude along the curve where a first-order method crawls,
+  as one compiled ``lax.while_loop`` per curve, ``jax.vmap``-ed over endpoint pairs
+  (a finished curve keeps its values while the others go on, so a batch gives the same
+  curves as one pair at a time). ``learning_rate`` selects Adam instead;
+* stops a curve once it is converged: on ``2`` consecutive checks, ``check_every`` steps
+  apart, the energy ``E`` changed by at most ``rtol * E`` since the previous check *and*
+  the gradient in the sine parametrisation has norm at most ``gtol * E``.
+  ``converged`` reports exactly that rule; a curve that ran out of ``num_steps`` first
+  is not converged;
 * returns the candidate with the shortest *continuous* decoded length (each segment split
   into ``subdivisions`` straight latent pieces): the optimised curve, the straight line or
   ``init_curve``. Point spacing therefore cannot game the measure, and the result is
   never longer than the straight line.
 
 With the defaults the returned curves are within 1% of the shortest continuous path (the
-known closed forms in the tests: 0.3% or better) and converged to ``rtol = 1e-4``::
+known closed forms in the tests, spheres, cylinders, a log-polar chart and steep
+reparametrisations whose metric scale varies 100-fold along the path: 0.9% or better,
+most 0.3% or better)::
 
     curve = lo.geodesic(decoder, z0, z1)                     # [32, D] or [B, 32, D]
     length = lo.curve_length(decoder, curve, subdivisions=16)
@@ -39,9 +50,11 @@ from latentjax.latent_ops import _geometry as geo
 from latentjax.latent_ops import _validation as v
 from latentjax.latent_ops._decoder import decoder_jit, flat_decoder
 
-_WARMUP = 10  # linear warm-up steps: keeps Adam's first, sign-like steps from overshooting
+_WARMUP = 10  # Adam's linear warm-up steps: keeps its first, sign-like steps from overshooting
 _PATIENCE = 2  # consecutive satisfied checks before a curve counts as converged
-_STATIC = ("num_points", "num_steps", "check_every", "subdivisions", "optimizer")
+_PIECES = 2  # latent pieces per segment in the minimised energy
+_MEMORY = 10  # L-BFGS curvature pairs
+_STATIC = ("num_points", "num_steps", "check_every", "subdivisions", "optimizer", "adam")
 
 
 class GeodesicResult(NamedTuple):
@@ -52,9 +65,15 @@ class GeodesicResult(NamedTuple):
     length: [] its continuous decoded length (``subdivisions`` pieces per segment).
     line_length: [] the straight line's continuous decoded length.
     num_steps: [] optimiser steps taken (< ``num_steps`` if stopped early).
-    converged: [] whether the ``rtol`` criterion was met.
-    length_history: [num_steps] discrete decoded length before each step, the final
-      value repeated after an early stop.
+    converged: [] whether the stopping rule was met (see :func:`solve_geodesic`):
+      the relative energy change and the relative gradient norm were within ``rtol``
+      and ``gtol`` on two consecutive checks.
+    length_history: [num_steps] square root of the minimised energy before each step
+      (the decoded length of the curve with each segment split at its latent midpoint,
+      once its decoded speed is constant; an upper bound before), then the value at the
+      returned optimised curve.
+    grad_norm: [] the gradient norm over the energy, ``||dE/du|| / E``, at the last
+      check (``u``: the sine-series coefficients); 0 when nothing was optimised.
   """
 
   curve: jax.Array
@@ -63,6 +82,7 @@ class GeodesicResult(NamedTuple):
   num_steps: jax.Array
   converged: jax.Array
   length_history: jax.Array
+  grad_norm: jax.Array
 
 
 @functools.lru_cache(maxsize=64)
@@ -91,8 +111,8 @@ def straight_line(z0, z1, num_points):
   return line.at[0].set(z0).at[-1].set(z1)
 
 
-def _solve_one(decoder, z0, z1, init, learning_rate, rtol, *, num_points, num_steps,
-               check_every, subdivisions, optimizer):
+def _solve_one(decoder, z0, z1, init, learning_rate, rtol, gtol, *, num_points, num_steps,
+               check_every, subdivisions, optimizer, adam):
   f = flat_decoder(decoder)
   line = straight_line(z0, z1, num_points)
   start = line if init is None else init.at[0].set(z0).at[-1].set(z1)
@@ -100,47 +120,63 @@ def _solve_one(decoder, z0, z1, init, learning_rate, rtol, *, num_points, num_st
   basis = jnp.asarray(_sine_basis(num_points), z0.dtype)
   x0, x1 = f(z0), f(z1)
 
-  def inner_of(u):  # the free points: start curve + scaled sine series of displacement
-    return start[1:-1] + scale * (basis @ u)
+  def curve_of(u):  # the free points: start curve + scaled sine series of displacement
+    inner = start[1:-1] + scale * (basis @ u)
+    return jnp.concatenate([z0[None], inner, z1[None]], axis=0)
 
-  def curve_of(u):
-    return jnp.concatenate([z0[None], inner_of(u), z1[None]], axis=0)
+  def energy(u):  # of the curve with each segment split at its latent midpoint
+    fine = geo.subdivide(curve_of(u), _PIECES)
+    x = jnp.concatenate([x0[None], jax.vmap(f)(fine[1:-1]), x1[None]], axis=0)
+    return (num_points - 1) * _PIECES * jnp.sum(jnp.square(x[1:] - x[:-1]))
 
-  def loss(u):  # energy (minimised) and discrete length (monitored)
-    x = jnp.concatenate([x0[None], jax.vmap(f)(inner_of(u)), x1[None]], axis=0)
-    sq = jnp.sum(jnp.square(x[1:] - x[:-1]), axis=-1)
-    return (num_points - 1) * jnp.sum(sq), jnp.sum(jnp.sqrt(sq))
-
-  if optimizer is None:
+  lbfgs = optimizer is None and not adam
+  if lbfgs:
+    optimizer = optax.lbfgs(memory_size=_MEMORY)
+  elif optimizer is None:
     optimizer = optax.adam(_schedule(learning_rate, num_steps))
+  optimizer = optax.with_extra_args_support(optimizer)
   u0 = jnp.zeros((num_points - 2, z0.shape[-1]), z0.dtype)
 
   def cond(state):
-    step, _, _, _, _, calm = state
+    step, calm = state[0], state[-1]
     return (step < num_steps) & (calm < _PATIENCE)
 
   def body(state):
-    step, u, opt_state, history, last_check, calm = state
-    (_, length), grad = jax.value_and_grad(loss, has_aux=True)(u)
-    updates, opt_state = optimizer.update(grad, opt_state, u)
-    u = optax.apply_updates(u, updates)
-    history = history.at[step].set(length)
-    check = step % check_every == 0
-    still = (rtol > 0) & (jnp.abs(last_check - length) <= rtol * length)
+    step, u, opt_state, value, grad, history, last_check, calm = state
+    history = history.at[step].set(jnp.sqrt(value))
+    # The stopping rule, on the energy and gradient at u (before this step).
+    check = (step % check_every == 0) & (step > 0)
+    still = ((rtol > 0) & (jnp.abs(last_check - value) <= rtol * value)
+             & (jnp.linalg.norm(grad) <= gtol * value))
     calm = jnp.where(check, jnp.where(still, calm + 1, 0), calm)
-    last_check = jnp.where(check, length, last_check)
-    return step + 1, u, opt_state, history, last_check, calm
+    last_check = jnp.where(check, value, last_check)
+    done = calm >= _PATIENCE
+    updates, new_state = optimizer.update(grad, opt_state, u, value=value, grad=grad,
+                                          value_fn=energy)
+    new_u = optax.apply_updates(u, updates)
+    if lbfgs:  # the line search leaves the energy and gradient at the new point
+      new_value = optax.tree_utils.tree_get(new_state, "value")
+      new_grad = optax.tree_utils.tree_get(new_state, "grad")
+    else:
+      new_value, new_grad = jax.value_and_grad(energy)(new_u)
+    # A converged curve keeps the point it was judged at.
+    keep = lambda old, new: jax.tree.map(lambda a, b: jnp.where(done, a, b), old, new)
+    u, opt_state, value, grad = keep((u, opt_state, value, grad),
+                                     (new_u, new_state, new_value, new_grad))
+    return step + jnp.where(done, 0, 1), u, opt_state, value, grad, history, last_check, calm
 
   steps, calm = jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32)
+  gnorm = jnp.zeros((), z0.dtype)
   history = jnp.zeros((num_steps,), z0.dtype)
   curve = start
   if num_points == 2:  # nothing to optimise: the straight segment is the only curve
     calm = jnp.asarray(_PATIENCE, jnp.int32)
   elif num_steps > 0:
-    state = (steps, u0, optimizer.init(u0), history, jnp.asarray(jnp.inf, z0.dtype), calm)
-    steps, u, _, history, _, calm = jax.lax.while_loop(cond, body, state)
-    history = jnp.where(jnp.arange(num_steps) < steps, history,
-                        history[jnp.maximum(steps - 1, 0)])
+    value, grad = jax.value_and_grad(energy)(u0)
+    state = (steps, u0, optimizer.init(u0), value, grad, history, value, calm)
+    steps, u, _, value, grad, history, _, calm = jax.lax.while_loop(cond, body, state)
+    gnorm = jnp.linalg.norm(grad) / jnp.maximum(value, jnp.finfo(z0.dtype).tiny)
+    history = jnp.where(jnp.arange(num_steps) < steps, history, jnp.sqrt(value))
     curve = curve_of(u)
 
   # Judge candidates by their continuous decoded length and keep the shortest.
@@ -148,12 +184,13 @@ def _solve_one(decoder, z0, z1, init, learning_rate, rtol, *, num_points, num_st
   lengths = jnp.stack([geo.continuous_length(decoder, c, subdivisions) for c in candidates])
   best = jnp.argmin(lengths)
   chosen = jnp.stack(candidates)[best]
-  return GeodesicResult(chosen, lengths[best], lengths[1], steps, calm >= _PATIENCE, history)
+  return GeodesicResult(chosen, lengths[best], lengths[1], steps, calm >= _PATIENCE, history,
+                        gnorm)
 
 
 @decoder_jit(static_argnames=_STATIC)
-def _solve(decoder, z0, z1, init, learning_rate, rtol, **static):
-  fn = lambda a, b, c: _solve_one(decoder, a, b, c, learning_rate, rtol, **static)
+def _solve(decoder, z0, z1, init, learning_rate, rtol, gtol, **static):
+  fn = lambda a, b, c: _solve_one(decoder, a, b, c, learning_rate, rtol, gtol, **static)
   if z0.ndim == 2:
     fn = jax.vmap(fn, in_axes=(0, 0, None if init is None else 0))
   return fn(z0, z1, init)
@@ -186,10 +223,18 @@ def _check_geodesic_args(z0, z1, num_points, num_steps, init_curve, check_every,
 
 
 def solve_geodesic(decoder, z0, z1, num_points: int = 32, num_steps: int = 500, *,
-                   init_curve=None, learning_rate: float = 0.05, rtol: float = 1e-4,
-                   check_every: int = 10, subdivisions: int = 4,
+                   init_curve=None, learning_rate: float | None = None, rtol: float = 1e-4,
+                   gtol: float = 1e-3, check_every: int = 5, subdivisions: int = 4,
                    optimizer: optax.GradientTransformation | None = None) -> GeodesicResult:
   """Shortest decoded path between codes, with lengths and convergence diagnostics.
+
+  Minimises the curve energy ``E`` of the points with every segment split at its latent
+  midpoint, over the sine-series coefficients ``u`` of the curve's displacement from its
+  start (module docstring), by L-BFGS unless ``learning_rate`` or ``optimizer`` says
+  otherwise. The stopping rule, checked every ``check_every`` steps: the energy changed
+  by at most ``rtol * E`` since the previous check and ``||dE/du|| <= gtol * E``. A curve
+  that meets it on two consecutive checks stops there and is ``converged``; one that
+  runs out of ``num_steps`` first is not, whatever its learning rate had decayed to.
 
   Args:
     decoder: callable mapping one code ``[D]`` to an array or pytree of arrays.
@@ -200,17 +245,21 @@ def solve_geodesic(decoder, z0, z1, num_points: int = 32, num_steps: int = 500, 
     init_curve: optional [T, D] (or [B, T, D]) start curve instead of the straight line,
       e.g. from :func:`graph_init_curve`; resampled by arc length if ``T != num_points``,
       its endpoints replaced by ``z0``, ``z1``.
-    learning_rate: Adam's peak step, in units of the start curve's latent length per
-      sine mode (10 warm-up steps, cosine-decayed to 0 at ``num_steps``); ignored with
+    learning_rate: ``None`` for L-BFGS (line search, no step size); a number selects Adam
+      with that peak step, in units of the start curve's latent length per sine mode
+      (10 warm-up steps, cosine-decayed to 0 at ``num_steps``); ignored with
       ``optimizer``.
-    rtol: stop a curve once its discrete decoded length changed by at most ``rtol``
-      (relative) over ``check_every`` steps on two consecutive checks; 0 runs all
-      ``num_steps``.
+    rtol: largest relative energy change between checks for the stopping rule; 0 runs
+      all ``num_steps``.
+    gtol: largest gradient norm ``||dE/du||``, relative to ``E``, for the stopping rule.
+      (``u`` is in units of the start curve's latent length, so this is the relative
+      energy change per unit displacement of the curve.)
     check_every: steps between convergence checks (static).
     subdivisions: latent pieces per segment when comparing candidates' continuous
       decoded lengths (static).
-    optimizer: optional optax transformation replacing the default Adam (static: pass the
-      same object each call to avoid recompiling).
+    optimizer: optional optax transformation replacing the default L-BFGS (static: pass
+      the same object each call to avoid recompiling). Its ``update`` receives the extra
+      arguments ``value``, ``grad`` and ``value_fn`` that line searches use.
 
   Returns:
     A :class:`GeodesicResult`.
@@ -225,15 +274,18 @@ def solve_geodesic(decoder, z0, z1, num_points: int = 32, num_steps: int = 500, 
   """
   z0, z1, init_curve = _check_geodesic_args(z0, z1, num_points, num_steps, init_curve,
                                             check_every, subdivisions, optimizer)
-  return _solve(decoder, z0, z1, init_curve, jnp.asarray(learning_rate, z0.dtype),
-                jnp.asarray(rtol, z0.dtype), num_points=num_points, num_steps=num_steps,
-                check_every=check_every, subdivisions=subdivisions, optimizer=optimizer)
+  adam = learning_rate is not None
+  return _solve(decoder, z0, z1, init_curve,
+                jnp.asarray(0.0 if learning_rate is None else learning_rate, z0.dtype),
+                jnp.asarray(rtol, z0.dtype), jnp.asarray(gtol, z0.dtype),
+                num_points=num_points, num_steps=num_steps, check_every=check_every,
+                subdivisions=subdivisions, optimizer=optimizer, adam=adam)
 
 
 def geodesic(decoder, z0, z1, num_points: int = 32, num_steps: int = 500, **kwargs):
   """Geodesic curve(s) of the decoder's pull-back metric between fixed endpoints.
 
-  Minimises the curve energy from the straight line (or ``init_curve``) with Adam, one
+  Minimises the curve energy from the straight line (or ``init_curve``) with L-BFGS, one
   compiled loop per call, batched over endpoint pairs. The returned curve is never
   longer (continuous decoded length) than the straight line; with the defaults it is
   within 1% of the shortest path. Lengths come from :func:`curve_length`; see
@@ -245,7 +297,7 @@ def geodesic(decoder, z0, z1, num_points: int = 32, num_steps: int = 500, **kwar
     z1: [D] or [B, D] end codes, same shape as ``z0``.
     num_points: points per curve including endpoints (static).
     num_steps: maximum optimiser steps (static).
-    **kwargs: ``init_curve``, ``learning_rate``, ``rtol``, ``check_every``,
+    **kwargs: ``init_curve``, ``learning_rate``, ``rtol``, ``gtol``, ``check_every``,
       ``subdivisions``, ``optimizer`` as in :func:`solve_geodesic`.
 
   Returns:

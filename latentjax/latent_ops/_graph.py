@@ -4,12 +4,16 @@ Where the decoded manifold folds or has holes, the straight line is a bad start 
 energy minimiser: it crosses regions the data never visits. A better start follows the
 data: build a k-nearest-neighbour graph of data codes (any latent dimension), weight each
 edge by its decoded length, connect ``z0`` and ``z1`` to their ``k`` nearest codes, take
-the shortest path (Bellman-Ford min-plus relaxations over a dense ``[N, N]`` matrix, in
-``lax.while_loop``; fine for N up to a few thousand), and resample the polyline to
+the shortest path (``graph_shortest_path``: Bellman-Ford min-plus relaxations over a
+dense ``[N, N]`` matrix, in ``lax.while_loop``; fine for N up to a few thousand; exact with
+duplicate codes, whose edges have length zero), and resample the polyline to
 ``num_points`` evenly in decoded arc length. ``geodesic_from_graph`` then refines it::
 
     curve = lo.geodesic_from_graph(decoder, z0, z1, data_codes, k=8)
+    path = lo.graph_shortest_path(lo.knn_graph(decoder, codes), source, target)
 """
+
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -75,29 +79,57 @@ def _attach(decoder, z, codes, k, subdivisions):
   return jnp.full(codes.shape[:1], jnp.inf, codes.dtype).at[idx].set(w)
 
 
-def _shortest_path_curve(weights, codes, z0, z1, entry, exit_, num_points):
-  """Shortest z0 -> data graph -> z1 path, resampled by decoded arc length to [T, D]."""
-  n = codes.shape[0]
+class GraphPath(NamedTuple):
+  """Output of :func:`graph_shortest_path` (leading [B] axes for batches of queries).
 
-  def relax(dist):
-    return jnp.minimum(dist, jnp.min(dist[:, None] + weights, axis=0))
+  Attributes:
+    nodes: [N] int32 node indices of the path in order, padded with -1 after
+      ``num_nodes`` entries; all -1 when there is no path.
+    num_nodes: [] int32 nodes on the path (no node repeats); 0 when there is no path.
+    length: [] total length, source and target legs included; ``inf`` when there is no
+      path.
+  """
+
+  nodes: jax.Array
+  num_nodes: jax.Array
+  length: jax.Array
+
+
+def shortest_path(weights, source, target) -> GraphPath:
+  """Unchecked :func:`graph_shortest_path` for one query, for use inside compiled code.
+
+  Synchronous Bellman-Ford relaxations from a virtual source whose edges are
+  ``source``. A node's predecessor changes only when its distance strictly decreases, so
+  the predecessors form a forest even with zero-length edges and ties: along a
+  predecessor cycle every distance would be no larger than its predecessor's, hence all
+  equal, and each node's predecessor would have to be set before its own, around the
+  cycle, which is impossible. The backtracked path is therefore simple and at most ``N``
+  nodes long.
+  """
+  n = weights.shape[0]
 
   def cond(state):
-    dist, prev, it = state
-    return jnp.any(dist != prev) & (it < n)
+    _, _, changed, it = state
+    return changed & (it < n)
 
   def body(state):
-    dist, _, it = state
-    return relax(dist), dist, it + 1
+    dist, pred, _, it = state
+    via = dist[:, None] + weights  # [from, to]
+    best = jnp.min(via, axis=0)
+    better = best < dist  # strict: ties never move a predecessor
+    dist = jnp.where(better, best, dist)
+    pred = jnp.where(better, jnp.argmin(via, axis=0).astype(jnp.int32), pred)
+    return dist, pred, jnp.any(better), it + 1
 
-  dist, _, _ = jax.lax.while_loop(cond, body, (relax(entry), entry, jnp.zeros((), jnp.int32)))
-  via_graph = dist[:, None] + weights  # [from, to]
-  pred = jnp.where(entry <= jnp.min(via_graph, axis=0), -1, jnp.argmin(via_graph, axis=0))
-  total = dist + exit_
-  last = jnp.argmin(total)
-  reachable = jnp.isfinite(total[last])
+  pred0 = jnp.full((n,), -1, jnp.int32)  # -1: reached straight from the source
+  state = (source, pred0, jnp.asarray(True), jnp.zeros((), jnp.int32))
+  dist, pred, _, _ = jax.lax.while_loop(cond, body, state)
+  total = dist + target
+  last = jnp.argmin(total).astype(jnp.int32)
+  length = total[last]
+  reachable = jnp.isfinite(length)
 
-  # Backtrack last -> ... -> first data node into a fixed-size buffer.
+  # Backtrack last -> ... -> first node into a fixed-size buffer.
   def back_cond(state):
     node, count, _ = state
     return (node >= 0) & (count < n)
@@ -106,14 +138,71 @@ def _shortest_path_curve(weights, codes, z0, z1, entry, exit_, num_points):
     node, count, path = state
     return pred[node], count + 1, path.at[count].set(node)
 
+  start = jnp.where(reachable, last, -1)
   _, count, path = jax.lax.while_loop(
-      back_cond, back_body, (last, jnp.zeros((), jnp.int32), jnp.full((n,), -1)))
+      back_cond, back_body, (start, jnp.zeros((), jnp.int32), jnp.full((n,), -1, jnp.int32)))
   order = count - 1 - jnp.arange(n)  # forward order, then padding
-  nodes = path[jnp.clip(order, 0, n - 1)]
-  valid = order >= 0
-  pts = jnp.where(valid[:, None], codes[jnp.clip(nodes, 0, n - 1)], z1[None])
+  nodes = jnp.where(order >= 0, path[jnp.clip(order, 0, n - 1)], -1)
+  return GraphPath(nodes, count, length)
+
+
+@jax.jit
+def _graph_shortest_path(weights, source, target):
+  if source.ndim == 1:
+    return shortest_path(weights, source, target)
+  return jax.lax.map(lambda st: shortest_path(weights, *st), (source, target))
+
+
+def graph_shortest_path(weights, source, target) -> GraphPath:
+  """Shortest path through a weighted graph between a virtual start and end.
+
+  The start connects to node ``i`` by an edge of length ``source[i]``, node ``i`` to the
+  end by ``target[i]`` (``inf``: no edge); a path between two nodes ``i``, ``j`` is the
+  query with ``source`` zero at ``i``, ``target`` zero at ``j`` and ``inf`` elsewhere.
+  Weights must be non-negative; zero-length edges (duplicate codes) and ties are fine:
+  the path never repeats a node and its length is the shortest. O(N^2) memory, at most
+  ``N`` min-plus relaxations in one ``lax.while_loop``; jit- and vmap-compatible.
+
+  Args:
+    weights: [N, N] non-negative edge lengths, ``weights[i, j]`` for the edge ``i -> j``,
+      ``inf`` for no edge (e.g. :func:`knn_graph`).
+    source: [N] (or [B, N]) lengths of the edges from the start to each node.
+    target: [N] (or [B, N]) lengths of the edges from each node to the end.
+
+  Returns:
+    A :class:`GraphPath`. Where the end cannot be reached from the start, ``length`` is
+    ``inf``, ``num_nodes`` 0 and ``nodes`` all -1.
+
+  Raises:
+    ValueError: wrong shapes.
+
+  Example:
+    >>> w = lo.knn_graph(decoder, codes, k=8)
+    >>> src = jnp.full(len(codes), jnp.inf).at[i].set(0.0)
+    >>> dst = jnp.full(len(codes), jnp.inf).at[j].set(0.0)
+    >>> path = lo.graph_shortest_path(w, src, dst)   # codes[path.nodes[:path.num_nodes]]
+  """
+  weights, source, target = v.as_float(weights), v.as_float(source), v.as_float(target)
+  v.check_rank("weights", weights, (2,), "[N, N]")
+  n = weights.shape[0]
+  if weights.shape != (n, n):
+    raise ValueError(f"`weights` must be [N, N], got shape {weights.shape}")
+  v.check_rank("source", source, (1, 2), "[N] or [B, N]")
+  if source.shape[-1] != n:
+    raise ValueError(f"`source` must be [N] or [B, N] with N = {n}, got shape {source.shape}")
+  v.check_same_shape("target", target, "source", source)
+  return _graph_shortest_path(weights, source, target)
+
+
+def _shortest_path_curve(weights, codes, z0, z1, entry, exit_, num_points):
+  """Shortest z0 -> data graph -> z1 path, resampled by decoded arc length to [T, D]."""
+  n = codes.shape[0]
+  path = shortest_path(weights, entry, exit_)
+  reachable = jnp.isfinite(path.length)
+  valid = jnp.arange(n) < path.num_nodes
+  nodes = jnp.clip(path.nodes, 0, n - 1)
+  pts = jnp.where(valid[:, None], codes[nodes], z1[None])
   pts = jnp.concatenate([z0[None], pts, z1[None]], axis=0)  # [n + 2, D]
-  nodes = jnp.clip(nodes, 0, n - 1)
   # Segment lengths: z0 -> first node, node -> node, last node -> z1, then zero padding.
   to_next = jnp.concatenate([weights[nodes[:-1], nodes[1:]], jnp.zeros((1,), weights.dtype)])
   valid_next = jnp.concatenate([valid[1:], jnp.zeros((1,), bool)])
@@ -152,7 +241,10 @@ def graph_init_curve(decoder, z0, z1, data_codes, num_points: int = 32, k: int =
 
   Returns:
     [num_points, D] (or [B, num_points, D]) curves through data codes, resampled evenly in
-    decoded arc length; the straight line where ``z1`` is unreachable from ``z0``.
+    decoded arc length. Where ``z1`` cannot be reached from ``z0`` through the graph (its
+    components around them differ) the curve is the straight line from ``z0`` to ``z1``;
+    :func:`graph_shortest_path` on :func:`knn_graph` tells that case apart (``length`` is
+    ``inf``).
 
   Raises:
     ValueError: wrong ranks, mismatched latent sizes, ``k`` out of range.
