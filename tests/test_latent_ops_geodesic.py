@@ -277,3 +277,22 @@ def test_shape_errors(kwargs, match):
 def test_distance_matrix_shape_errors():
   with pytest.raises(ValueError, match=r"`zb` must have latent size D = 2"):
     lo.geodesic_distance_matrix(_stereo, jnp.ones((3, 2)), jnp.ones((3, 5)))
+
+
+def test_a_code_size_the_decoder_does_not_take_is_named_before_compiling():
+  w = jnp.ones((4, 6))
+  decoder = lambda z: jnp.tanh(z @ w)  # takes codes of size 4
+  with pytest.raises(ValueError, match=r"`decoder` does not take a code of shape \(3,\) "
+                                       r"\(the last axis of `z0`, dtype float32\)"):
+    lo.geodesic(decoder, jnp.zeros(3), jnp.ones(3))
+  with pytest.raises(ValueError, match=r"`decoder` does not take a code of shape \(3,\)"):
+    lo.geodesic(decoder, jnp.zeros((2, 3)), jnp.ones((2, 3)))
+
+
+def test_bfloat16_codes_are_optimised_in_float32_and_returned_as_bfloat16():
+  z0, z1 = jnp.array([-0.8, 0.3]), jnp.array([0.8, 0.3])
+  curve16 = lo.geodesic(_hemisphere, z0.astype(jnp.bfloat16), z1.astype(jnp.bfloat16),
+                        num_points=8, num_steps=100)
+  curve32 = lo.geodesic(_hemisphere, z0, z1, num_points=8, num_steps=100)
+  assert curve16.dtype == jnp.bfloat16 and curve16.shape == (8, 2)
+  np.testing.assert_allclose(np.asarray(curve16, np.float32), curve32, atol=2e-2)

@@ -265,8 +265,12 @@ def solve_geodesic(decoder, z0, z1, num_points: int = 32, num_steps: int = 500, 
     A :class:`GeodesicResult`.
 
   Raises:
-    ValueError: wrong ranks/shapes or out-of-range static arguments.
+    ValueError: wrong ranks/shapes or out-of-range static arguments, or a ``decoder``
+      that does not take codes of ``z0``'s size (found by tracing it, before compiling).
     TypeError: ``optimizer`` is not an optax transformation.
+
+  Codes of a narrower float dtype (bfloat16) are optimised in float32; the curve is
+  returned in their dtype.
 
   Example:
     >>> res = lo.solve_geodesic(decoder, z0, z1)
@@ -274,12 +278,18 @@ def solve_geodesic(decoder, z0, z1, num_points: int = 32, num_steps: int = 500, 
   """
   z0, z1, init_curve = _check_geodesic_args(z0, z1, num_points, num_steps, init_curve,
                                             check_every, subdivisions, optimizer)
+  v.check_decoder_accepts(decoder, z0, "z0")
+  dtype = z0.dtype
+  work = v.compute_dtype(z0)  # bfloat16 codes: optimised in float32, returned as given
+  z0, z1 = z0.astype(work), z1.astype(work)
+  init_curve = None if init_curve is None else init_curve.astype(work)
   adam = learning_rate is not None
-  return _solve(decoder, z0, z1, init_curve,
-                jnp.asarray(0.0 if learning_rate is None else learning_rate, z0.dtype),
-                jnp.asarray(rtol, z0.dtype), jnp.asarray(gtol, z0.dtype),
-                num_points=num_points, num_steps=num_steps, check_every=check_every,
-                subdivisions=subdivisions, optimizer=optimizer, adam=adam)
+  result = _solve(decoder, z0, z1, init_curve,
+                  jnp.asarray(0.0 if learning_rate is None else learning_rate, work),
+                  jnp.asarray(rtol, work), jnp.asarray(gtol, work),
+                  num_points=num_points, num_steps=num_steps, check_every=check_every,
+                  subdivisions=subdivisions, optimizer=optimizer, adam=adam)
+  return result._replace(curve=result.curve.astype(dtype))
 
 
 def geodesic(decoder, z0, z1, num_points: int = 32, num_steps: int = 500, **kwargs):

@@ -26,6 +26,31 @@ def as_float(x):
   return x
 
 
+def compute_dtype(x):
+  """float32 for codes of a narrower float dtype (bfloat16, float16), else ``x.dtype``.
+
+  Optimisation over codes (geodesics) accumulates many small updates, which bfloat16
+  rounds away; such codes are computed in float32 and the result cast back.
+  """
+  return jnp.float32 if jnp.finfo(x.dtype).bits < 32 else x.dtype
+
+
+def check_decoder_accepts(decoder, code, name: str) -> None:
+  """Raises ``ValueError`` unless ``decoder`` can be applied to one code like ``code``.
+
+  Traces the decoder abstractly (``jax.eval_shape``; nothing is computed), so a code size
+  the decoder does not take is named here rather than deep inside its layers.
+  """
+  spec = jax.ShapeDtypeStruct(code.shape[-1:], code.dtype)
+  try:
+    jax.eval_shape(decoder, spec)
+  except Exception as e:  # noqa: BLE001 - whatever the decoder raises for that input
+    reason = " ".join(str(e).split())[:300]
+    raise ValueError(
+        f"`decoder` does not take a code of shape {spec.shape} (the last axis of `{name}`, "
+        f"dtype {code.dtype}): {type(e).__name__}: {reason}") from e
+
+
 def is_concrete(x) -> bool:
   """Whether ``x`` holds concrete values (not an abstract tracer under jit/vmap/grad)."""
   return not isinstance(x, jax.core.Tracer)
