@@ -58,3 +58,23 @@ def test_a_missing_config_file_suggests_one_and_lists_them():
   assert "gan_ring8.py" in text and "common.py" not in text
   text = _cli._config_error(["--config=configs/zzz.py"], missing)
   assert "did you mean" not in text and "configs/ holds ae_digits.py" in text
+
+
+def test_readme_config_table_names_every_config():
+  import configs
+
+  text = (pathlib.Path(REPO) / "README.md").read_text(encoding="utf-8")
+  start = text.index("| config | model | data | what to expect |")
+  table = text[start:text.index("\n\n", start)]
+  for path, _ in configs.inventory():
+    assert f"`{path.split('/', 1)[1]}`" in table, f"{path} is missing from the README"
+
+
+def test_readme_names_every_registered_family():
+  from latentjax.training._families import registered_families
+
+  text = (pathlib.Path(REPO) / "README.md").read_text(encoding="utf-8")
+  start = text.index("A model family plugs into the one loop")
+  paragraph = text[start:text.index("\n\n", start)]
+  for name in registered_families():
+    assert f"`{name}`" in paragraph, f"family {name!r} is missing from the README"
