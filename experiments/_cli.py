@@ -209,3 +209,33 @@ def main(fn) -> None:
   from absl import app
 
   app.run(fn, flags_parser=parse_flags)
+
+
+_SUMMARY_KEYS = ("elbo_nats", "iwae_nats", "recon_nll_nats", "mse", "modes_covered",
+                 "high_quality_fraction", "reverse_kl", "eval_eps_mse", "eval_v_mse",
+                 "inversion_mse", "mean_image_sq_distance", "sample_pixel_std",
+                 "data_pixel_std")
+
+
+def _evaluated(metrics) -> str:
+  """What the evaluation read: "Evaluation on test (64 examples, 64 generated samples)";
+  a generator scored on its samples alone: "Evaluation of 2500 generated samples"."""
+  samples = metrics.get("num_samples")
+  samples = f"{samples} generated samples" if samples else ""
+  if "num_examples" not in metrics:
+    return f"Evaluation of {samples}" if samples else "Evaluation"
+  counts = ", ".join(c for c in (f"{metrics['num_examples']} examples", samples) if c)
+  return f"Evaluation on {metrics['split']} ({counts})"
+
+
+def print_summary(workdir: str, metrics: dict) -> None:
+  """Prints what an evaluation read, its headline figures and where the outputs are."""
+  keys = [*_SUMMARY_KEYS, *sorted(k for k in metrics if k.startswith("accuracy_"))]
+  parts = ", ".join(f"{k}={metrics[k]:.3f}" if isinstance(metrics[k], float)
+                    else f"{k}={metrics[k]}"
+                    for k in keys if metrics.get(k) is not None)
+  print(f"{_evaluated(metrics)}: {parts}")
+  if "measures" in metrics:
+    print(f"  ({metrics['measures']})")
+  outputs = ", ".join(["metrics.json", *metrics.get("images", [])])
+  print(f"Outputs in {workdir}: {outputs}")

@@ -83,36 +83,7 @@ def main(argv):
                             allow_config_change=_ALLOW_CHANGE.value,
                             profile_steps=profile_steps)
   if _EVAL.value and jax.process_index() == 0:
-    _print_summary(_WORKDIR.value, result)
-
-
-_SUMMARY_KEYS = ("elbo_nats", "iwae_nats", "recon_nll_nats", "mse", "modes_covered",
-                 "high_quality_fraction", "reverse_kl", "eval_eps_mse", "eval_v_mse",
-                 "inversion_mse", "mean_image_sq_distance", "sample_pixel_std",
-                 "data_pixel_std")
-
-
-def _evaluated(metrics) -> str:
-  """What the evaluation read: "Evaluation on test (64 examples, 64 generated samples)";
-  a generator scored on its samples alone: "Evaluation of 2500 generated samples"."""
-  samples = metrics.get("num_samples")
-  samples = f"{samples} generated samples" if samples else ""
-  if "num_examples" not in metrics:
-    return f"Evaluation of {samples}" if samples else "Evaluation"
-  counts = ", ".join(c for c in (f"{metrics['num_examples']} examples", samples) if c)
-  return f"Evaluation on {metrics['split']} ({counts})"
-
-
-def _print_summary(workdir, metrics):
-  keys = [*_SUMMARY_KEYS, *sorted(k for k in metrics if k.startswith("accuracy_"))]
-  parts = ", ".join(f"{k}={metrics[k]:.3f}" if isinstance(metrics[k], float)
-                    else f"{k}={metrics[k]}"
-                    for k in keys if metrics.get(k) is not None)
-  print(f"{_evaluated(metrics)}: {parts}")
-  if "measures" in metrics:
-    print(f"  ({metrics['measures']})")
-  outputs = ", ".join(["metrics.json", *metrics.get("images", [])])
-  print(f"Outputs in {workdir}: {outputs}")
+    _cli.print_summary(_WORKDIR.value, result)
 
 
 if __name__ == "__main__":

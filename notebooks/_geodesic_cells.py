@@ -117,8 +117,8 @@ print(f"  geodesic:      decoded length {length_geo:.3f}, "
 print(f"  geodesic / straight = {length_geo / length_line:.3f}")
 """),
     ("md", r"""
-How the optimisation went: `length_history` holds the discrete decoded length before
-each step (it starts at the straight line's).
+How the optimisation went: `length_history` holds the square root of the minimised
+energy before each step (the decoded length once the decoded speed is constant).
 """),
     ("code", r"""
 history = np.asarray(result.length_history)

@@ -85,3 +85,40 @@ def test_resume_after_sigkill_is_exact(config, tfds_data_dir, tmp_path):
   b = jax.device_get(training.load_run(str(killed)).state.arrays())
   assert int(a["step"]) == int(b["step"]) == steps
   jax.tree.map(np.testing.assert_array_equal, a, b)  # every array of the state
+
+
+def _flag_names(path) -> set[str]:
+  """The flag names a script defines (the first argument of each ``*.DEFINE_*`` call)."""
+  import ast  # noqa: PLC0415
+
+  names = set()
+  for node in ast.walk(ast.parse(path.read_text())):
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        and node.func.attr.startswith("DEFINE") and node.args
+        and isinstance(node.args[0], ast.Constant)):
+      names.add(node.args[0].value)
+  return names
+
+
+def test_scripts_the_tests_import_define_no_flag_twice():
+  # pytest-xdist puts any test modules in one process, and absl refuses a flag defined
+  # twice: the scripts that tests import must not share a flag name.
+  import ast  # noqa: PLC0415
+  import pathlib  # noqa: PLC0415
+
+  repo = pathlib.Path(REPO)
+  scripts = set()
+  for test in (repo / "tests").glob("*.py"):
+    for node in ast.walk(ast.parse(test.read_text())):
+      if isinstance(node, ast.ImportFrom) and node.module == "experiments":
+        scripts.update(a.name for a in node.names)
+      elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("experiments."):
+        scripts.add(node.module.split(".")[1])
+  owners = {}
+  for script in sorted(scripts):
+    for name in _flag_names(repo / "experiments" / f"{script}.py"):
+      owners.setdefault(name, []).append(script)
+  assert {n: s for n, s in owners.items() if len(s) > 1} == {}
+  assert "train" not in scripts  # the test of the test: train and inversion_study share --workdir
+  assert _flag_names(repo / "experiments" / "train.py") & _flag_names(
+      repo / "experiments" / "inversion_study.py") == {"workdir"}

@@ -54,7 +54,7 @@ def test_a_variance_of_another_checkpoint_is_refused(vae2d):
 
 def test_families_without_a_decoder_mean_are_refused():
   fake = types.SimpleNamespace(
-      family=types.SimpleNamespace(has_encoder=False, latent_geometry=True),
+      family="gan", family_impl=types.SimpleNamespace(has_encoder=False, latent_geometry=True),
       conditional=False, workdir="runs/gan", exp=types.SimpleNamespace(family="gan"))
   with pytest.raises(ValueError, match="needs an unconditional autoencoder run"):
     training.fit_decoder_variance(fake, jax.random.PRNGKey(0))

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from experiments import train
+from experiments import _cli
 from latentjax import explore, training
 
 # family, its config overrides -> (label in tables, the report's title on `digits`).
@@ -43,7 +43,7 @@ def _stand_in_run(family: str, beta: float = 1.0, latent_run: str = ""):
       objective=types.SimpleNamespace(beta=beta), data=types.SimpleNamespace(name="digits"))
   exp = types.SimpleNamespace(cfg=cfg, family=family, spec=types.SimpleNamespace(
       input_shape=(8, 8, 1)), is_variational=family in ("vae", "cvae"))
-  return types.SimpleNamespace(exp=exp, family=impl, latent_dim=latent_dim)
+  return types.SimpleNamespace(exp=exp, family=family, family_impl=impl, latent_dim=latent_dim)
 
 
 @pytest.mark.parametrize("family, overrides, label, title", _FAMILIES,
@@ -92,13 +92,13 @@ def test_training_summary_of_a_toy2d_gan_counts_samples_not_test_examples(capsys
   metrics = {"split": "test", "modes_covered": 7, "high_quality_fraction": 0.9,
              "reverse_kl": 0.05, "num_samples": 2500,
              "measures": "mode coverage of generator samples"}
-  train._print_summary("/tmp/run", metrics)
+  _cli.print_summary("/tmp/run", metrics)
   out = capsys.readouterr().out
   assert out.startswith("Evaluation of 2500 generated samples: modes_covered=7"), out
   assert "examples" not in out
-  train._print_summary("/tmp/run", {"split": "test", "num_examples": 64, "num_samples": 64,
+  _cli.print_summary("/tmp/run", {"split": "test", "num_examples": 64, "num_samples": 64,
                                     "sample_pixel_std": 0.1})
   out = capsys.readouterr().out
   assert out.startswith("Evaluation on test (64 examples, 64 generated samples): "), out
-  train._print_summary("/tmp/run", {"split": "test", "num_examples": 64, "elbo_nats": -30.0})
+  _cli.print_summary("/tmp/run", {"split": "test", "num_examples": 64, "elbo_nats": -30.0})
   assert capsys.readouterr().out.startswith("Evaluation on test (64 examples): elbo_nats")

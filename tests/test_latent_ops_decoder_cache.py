@@ -178,7 +178,8 @@ def _tiny_run(key, scale):
   params = model.init(key, jnp.zeros((1, 3)), None, method="decode")["params"]
   params = jax.tree_util.tree_map(lambda p: scale * p, params)
   cfg = types.SimpleNamespace(objective=types.SimpleNamespace(likelihood="bernoulli"),
-                              eval=types.SimpleNamespace(use_ema=False))
+                              eval=types.SimpleNamespace(use_ema=False),
+                              model=types.SimpleNamespace(latent_dim=3))
   exp = types.SimpleNamespace(model=model, cfg=cfg, family_impl=get_family("vae"))
   state = types.SimpleNamespace(params=params, ema_params=None, model_state={})
   return Run(workdir="", config=None, exp=exp, state=state, step=0)

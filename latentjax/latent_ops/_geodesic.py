@@ -278,17 +278,22 @@ def solve_geodesic(decoder, z0, z1, num_points: int = 32, num_steps: int = 500, 
   """
   z0, z1, init_curve = _check_geodesic_args(z0, z1, num_points, num_steps, init_curve,
                                             check_every, subdivisions, optimizer)
-  v.check_decoder_accepts(decoder, z0, "z0")
   dtype = z0.dtype
   work = v.compute_dtype(z0)  # bfloat16 codes: optimised in float32, returned as given
   z0, z1 = z0.astype(work), z1.astype(work)
   init_curve = None if init_curve is None else init_curve.astype(work)
   adam = learning_rate is not None
-  result = _solve(decoder, z0, z1, init_curve,
-                  jnp.asarray(0.0 if learning_rate is None else learning_rate, work),
-                  jnp.asarray(rtol, work), jnp.asarray(gtol, work),
-                  num_points=num_points, num_steps=num_steps, check_every=check_every,
-                  subdivisions=subdivisions, optimizer=optimizer, adam=adam)
+  try:
+    result = _solve(decoder, z0, z1, init_curve,
+                    jnp.asarray(0.0 if learning_rate is None else learning_rate, work),
+                    jnp.asarray(rtol, work), jnp.asarray(gtol, work),
+                    num_points=num_points, num_steps=num_steps, check_every=check_every,
+                    subdivisions=subdivisions, optimizer=optimizer, adam=adam)
+  except Exception:
+    # Tracing failed (nothing was compiled): name a code size the decoder does not take
+    # (one abstract trace, only on this path, so a good call traces the decoder once).
+    v.check_decoder_accepts(decoder, z0, "z0")
+    raise
   return result._replace(curve=result.curve.astype(dtype))
 
 

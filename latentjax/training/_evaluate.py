@@ -151,7 +151,7 @@ def evaluate_params(exp: Experiment, params, model_state, key: Array,
 
 def fit_code_gaussian_from_data(run: Run, max_examples: int = 4096):
   """Fits and saves the Gaussian of an autoencoder's training codes (for sampling)."""
-  codes = [np.asarray(run.encode(b[run.exp.spec.input_key]))
+  codes = [np.asarray(run.family_impl.encode(run, b[run.exp.spec.input_key], None))
            for b in eval_batches(run.exp, run.exp.train_split, max_examples)]
   mean, cov = models.fit_code_gaussian(jnp.asarray(np.concatenate(codes)))
   np.savez(os.path.join(run.workdir, CODE_GAUSSIAN_FILE), mean=np.asarray(mean),
@@ -201,7 +201,7 @@ def autoencoder_report(run: Run, key: Array, write_images: bool) -> dict:
     batch = next(eval_batches(exp, exp.eval_split, 16))
     x = batch[exp.spec.input_key]
     y = batch[exp.label_key] if exp.label_key else None
-    recon = np.asarray(run.decode(run.encode(x, y), y))
+    recon = np.asarray(run.decode(run.family_impl.encode(run, x, y), y))
     viz.reconstruction_pairs(x, recon, path=os.path.join(workdir, "reconstructions.png"))
     out["images"] = ["samples.png", "reconstructions.png"]
   return out

@@ -78,7 +78,8 @@ def noise_encoder_metrics(exp, enc_vars, key: Array, num_examples: int | None = 
     valid = len(x)
     y = batch[exp.label_key] if exp.label_key else None
     xp, yp = _pad(x, size), _pad(None if y is None else np.asarray(y, np.int32), size)
-    recons = {"embed": dec(emb(xp, yp), yp), "invert": ddim_dec(drun.encode(xp, yp), yp)}
+    inverted = drun.family_impl.encode(drun, xp, yp)
+    recons = {"embed": dec(emb(xp, yp), yp), "invert": ddim_dec(inverted, yp)}
     for name, r in recons.items():
       r = np.asarray(r)[:valid]
       sums[name] += float(np.sum(np.square(2.0 * (r - x))))  # [-1, 1] units

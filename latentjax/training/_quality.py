@@ -91,14 +91,14 @@ def _reconstructions(run, real: dict, size: int) -> np.ndarray:
   """``decode(encode(x))`` of the evaluation images, with their labels if conditional."""
   x = real[run.exp.spec.input_key]
   if not run.conditional:
-    return _in_batches(lambda v: run.decode(run.encode(v)), x, size)
+    return _in_batches(lambda v: run.decode(run.family_impl.encode(run, v, None)), x, size)
   y = np.asarray(real[run.exp.spec.label_key]).astype(x.dtype)
   flat = np.concatenate([x.reshape(len(x), -1), y[:, None]], axis=1)
   shape = x.shape[1:]
 
   def fn(xy):
     v, labels = xy[:, :-1].reshape((-1, *shape)), xy[:, -1].astype(jnp.int32)
-    return run.decode(run.encode(v, labels), labels)
+    return run.decode(run.family_impl.encode(run, v, labels), labels)
 
   return _in_batches(fn, flat, size)
 
@@ -141,7 +141,7 @@ def _latent_scores(run, key: Array, real: dict, feature_net) -> dict:
   exp = run.exp
   size = exp.cfg.data.eval_batch_size
   x = real[exp.spec.input_key]
-  encode = lambda v: run.encode(v)
+  encode = lambda v: run.family_impl.encode(run, v, None)
   test_codes = _in_batches(encode, x, size)
   test_labels = _label_sets(exp, real)
   out = {}
@@ -230,7 +230,7 @@ def _disentanglement(run) -> dict:
   config = name.split("/")[1] if "/" in name else "64"
   sampler = metrics.sprites_sampler(config, resolution=exp.spec.input_shape[0])
   size = exp.cfg.data.eval_batch_size
-  encode = lambda v: run.encode(v)
+  encode = lambda v: run.family_impl.encode(run, v, None)
   rep = lambda images: _in_batches(encode, np.asarray(images, np.float32), size)
   n, m = exp.cfg.eval.num_disentanglement_points, exp.cfg.eval.num_intervention_points
   out = metrics.disentanglement_scores(rep, sampler, seed=exp.cfg.seed, num_train=n,
