@@ -96,7 +96,7 @@ def _quality(workdir: str, metrics: dict, data_dir: str) -> dict:
   print(f"[3/4] feature network of digits ({cached}) and quality metrics ...", flush=True)
   classifier = common.classifier_config("digits")
   classifier.data.data_dir = data_dir
-  net = _cli.run_or_exit(metrics_lib.feature_network, "digits", config=classifier)
+  net = _cli.run_or_exit(training.feature_network, "digits", config=classifier)
   metrics = _cli.run_or_exit(training.evaluate, workdir, quality=True, feature_net=net)
   q = metrics["quality"]
   print(f"[3/4] done in {time.perf_counter() - t:.0f}s: samples FID {q['samples_fid']:.2f}, "

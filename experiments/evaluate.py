@@ -41,14 +41,14 @@ def _feature_network(workdir: str):
   if _FEATURES.value == "none":
     return None
   if _FEATURES.value:
-    return metrics.load_feature_network(_FEATURES.value)
+    return training.load_feature_network(_FEATURES.value)
   name = training.read_config(workdir).data.name
   spec = data.get_spec(name)
   if spec.input_key != "image" or not (spec.num_classes or spec.factor_names):
     return None  # no images, or nothing to classify: no feature network applies
   cached = metrics.feature_network_dir(name)
   print(f"Feature network of {name!r}: {cached}")
-  return metrics.feature_network(name, config=common.classifier_config(name))
+  return training.feature_network(name, config=common.classifier_config(name))
 
 
 def format_table(result: dict) -> str:

@@ -72,13 +72,13 @@ def tfds_data_dir(tmp_path_factory):
 def digits_feature_net(tfds_data_dir, tmp_path_factory):
   """``(FeatureNetwork, cache_dir)``: a briefly trained digits classifier, cached once."""
   from configs import classifier_digits
-  from latentjax import metrics
+  from latentjax import training
 
   cache = str(tmp_path_factory.mktemp("latentjax_cache"))
   config = classifier_digits.get_config("smoke")
   config.data.data_dir = tfds_data_dir
   config.train.num_steps = 60
-  return metrics.feature_network("digits", config=config, cache_dir=cache), cache
+  return training.feature_network("digits", config=config, cache_dir=cache), cache
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ def test_feature_network_trains_once_then_loads_from_the_cache(digits_feature_ne
   assert net.workdir == workdir and net.heads == {"label": 10} and net.feature_dim == 128
   assert 0.0 <= net.test_accuracy["label"] <= 1.0
   stamp = os.path.getmtime(os.path.join(workdir, "metrics.json"))
-  again = metrics.feature_network("digits", config=_config(tfds_data_dir), cache_dir=cache)
+  again = training.feature_network("digits", config=_config(tfds_data_dir), cache_dir=cache)
   assert os.path.getmtime(os.path.join(workdir, "metrics.json")) == stamp  # not retrained
   x = np.random.default_rng(0).uniform(size=(300, 8, 8, 1)).astype(np.float32)
   np.testing.assert_array_equal(net.features(x), again.features(x))
@@ -92,8 +92,8 @@ def test_classifier_of_data_without_labels_or_factors_is_a_config_error():
 
 def test_missing_feature_network_without_a_config_says_how_to_train_one(tmp_path):
   with pytest.raises(FileNotFoundError, match="classifier_"):
-    metrics.feature_network("digits", cache_dir=str(tmp_path))
+    training.feature_network("digits", cache_dir=str(tmp_path))
   with pytest.raises(ValueError, match="`config`"):
     c = classifier_digits.get_config()
     c.data.name = "sprites"
-    metrics.feature_network("digits", config=c, cache_dir=str(tmp_path))
+    training.feature_network("digits", config=c, cache_dir=str(tmp_path))

@@ -1,12 +1,15 @@
 """Evaluation metrics for generative models and their latent spaces.
 
-Statistics are computed in float64 on the host (NumPy); distance-heavy parts run jitted.
+Pure functions on arrays: the networks some of them need (feature networks, decoders) are
+passed in, and nothing here imports the training loop, the families or the evaluation of
+runs (``tests/test_layering.py`` checks it). Statistics are computed in float64 on the host
+(NumPy); distance-heavy parts run jitted.
 
     from latentjax import metrics
     metrics.mode_coverage(samples, means, stddev)            # toy2d mode collapse
     metrics.sample_quality(real_feats, fake_feats)           # FID, KID, PRDC
     metrics.frechet_distance(mu1, sigma1, mu2, sigma2)
-    net = metrics.feature_network("digits", config=cfg)      # the features they compare
+    net = training.feature_network("digits", config=cfg)     # the features they compare
     metrics.likelihood_bounds(encode, decode, batches, key)  # ELBO, IWAE-k, bits/dim
     metrics.perceptual_path_length(key, decoder, None, codes_fn)
     metrics.cluster_scores(key, codes, labels)               # {"nmi", "ari", ...}
@@ -47,9 +50,7 @@ from latentjax.metrics._factor_scores import (
 )
 from latentjax.metrics._feature_network import (
     FeatureNetwork,
-    feature_network,
     feature_network_dir,
-    load_feature_network,
 )
 from latentjax.metrics._frechet import (
     feature_statistics,
@@ -108,7 +109,6 @@ __all__ = [
     "distance_scores",
     "euclidean_distances",
     "factorvae_score",
-    "feature_network",
     "feature_network_dir",
     "feature_statistics",
     "fid_from_features",
@@ -122,7 +122,6 @@ __all__ = [
     "knn_accuracy",
     "likelihood_bounds",
     "linear_probe_accuracy",
-    "load_feature_network",
     "mig",
     "mode_coverage",
     "mode_coverage_summary",
@@ -134,3 +133,16 @@ __all__ = [
     "sap",
     "sprites_sampler",
 ]
+
+
+# Moved to the layer that trains and loads runs; a clear error rather than an upward import.
+_MOVED = {"feature_network": "training.feature_network",
+          "load_feature_network": "training.load_feature_network"}
+
+
+def __getattr__(name):
+  if name in _MOVED:
+    raise AttributeError(
+        f"latentjax.metrics.{name} moved to latentjax.{_MOVED[name]} (it trains or loads a "
+        f"run, which metrics, pure functions on arrays, do not)")
+  raise AttributeError(f"module 'latentjax.metrics' has no attribute {name!r}")

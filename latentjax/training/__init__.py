@@ -14,13 +14,13 @@ owns a workdir (``<workdir>/train.lock``; a second one raises ``WorkdirInUseErro
 """
 
 from latentjax.training._checkpoint import (
-    Checkpointer,
-    CheckpointError,
-    CheckpointSpaceError,
-    checkpoint_dir,
+  Checkpointer,
+  CheckpointError,
+  CheckpointSpaceError,
+  checkpoint_dir,
 )
 from latentjax.training._config import (
-    ADDED_KEYS,
+  ADDED_KEYS,
   PARALLEL_MODES,
   ConfigError,
   DataConfig,
@@ -45,16 +45,17 @@ from latentjax.training._evaluate import evaluate, evaluate_params
 from latentjax.training._experiment import Experiment, build_experiment, init_state, make_step
 from latentjax.training._families import Family, get_family, register_family, registered_families
 from latentjax.training._family_gan import GANNetworks, make_gan_step, make_gan_updates
+from latentjax.training._feature_network import feature_network, load_feature_network
 from latentjax.training._host_memory import keep_freed_host_memory
 from latentjax.training._lock import LOCK_FILE, WorkdirInUseError
 from latentjax.training._logging import MetricWriter, read_metrics
 from latentjax.training._loop import NonFiniteLossError, check_data, has_checkpoint, train
 from latentjax.training._optim import make_optimizer
 from latentjax.training._parallel import (
-    CompiledStep,
-    compile_step,
-    compile_train_step,
-    step_compiler_options,
+  CompiledStep,
+  compile_step,
+  compile_train_step,
+  step_compiler_options,
 )
 from latentjax.training._profile import check_profile_steps, parse_profile_steps
 from latentjax.training._quality import quality_metrics
@@ -117,6 +118,7 @@ __all__ = [
     "compile_train_step",
     "evaluate",
     "evaluate_params",
+    "feature_network",
     "fit_decoder_variance",
     "ema_decay_at",
     "example_keys",
@@ -126,6 +128,7 @@ __all__ = [
     "init_state",
     "initialize_distributed",
     "is_peer_failure",
+    "load_feature_network",
     "load_run",
     "load_variance",
     "make_gan_step",

@@ -224,6 +224,7 @@ def resolve_feature_network(exp, *, required: bool):
   """
   from latentjax import metrics
   from latentjax.training._config import ConfigError
+  from latentjax.training._feature_network import load_feature_network
 
   path = exp.cfg.eval.feature_network or metrics.feature_network_dir(exp.cfg.data.name)
   if not os.path.exists(os.path.join(path, "metrics.json")):
@@ -234,7 +235,7 @@ def resolve_feature_network(exp, *, required: bool):
         f"network in {path}; run python -m experiments.evaluate on a run of "
         f"{exp.cfg.data.name!r} once (it trains and caches one), or train "
         f"configs/classifier_*.py into that folder")
-  return metrics.load_feature_network(path, batch_size=exp.cfg.data.eval_batch_size)
+  return load_feature_network(path, batch_size=exp.cfg.data.eval_batch_size)
 
 
 def evaluate(workdir: str, *, write_images: bool = True, quality: bool = False,
