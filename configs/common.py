@@ -111,6 +111,10 @@ def base_config() -> ml_collections.ConfigDict:
   # 2 x 64) images; the reference protocol's 10,000 take ~15 min on 2 CPU cores.
   c.eval.num_intervention_points = 2000
   c.eval.quality_every_steps = 0
+  # The geodesic length ratio: geodesics between this many pairs of test codes, each
+  # optimised for at most this many L-BFGS steps (the pairs are solved as one batch).
+  c.eval.num_geodesic_pairs = 8
+  c.eval.num_geodesic_steps = 200
   c.eval.feature_network = ""
   # Diffusion only: sampler (ddim | ddpm | dpm_solver), its steps (also of DDIM inversion),
   # DDIM's eta, and the classifier-free guidance weight w of a conditional model.
@@ -134,6 +138,8 @@ def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.eval.num_quality_samples = 64
   c.eval.num_disentanglement_points = 200
   c.eval.num_intervention_points = 40
+  c.eval.num_geodesic_pairs = 2
+  c.eval.num_geodesic_steps = 20
   return c
 
 

@@ -20,6 +20,7 @@ LAYERS = {
     "latentjax": 0,  # only the root __init__: it imports its sub-packages lazily, on use
     "latentjax._names": 0,
     "latentjax._metrics_log": 0,
+    "latentjax._batching": 0,
     "latentjax.data": 1,
     "latentjax.models": 1,
     "latentjax.objectives": 1,

@@ -44,12 +44,6 @@ class LatentCodes:
   def latent_dim(self) -> int:
     return int(self.codes.shape[1])
 
-  def class_examples(self, label: int) -> np.ndarray:
-    """Indices [M] of the examples with this label (empty without labels)."""
-    if self.labels is None:
-      return np.zeros((0,), np.int64)
-    return np.flatnonzero(self.labels == label)
-
 
 def label_key_of(run) -> str | None:
   """The batch key of the class label of a run's dataset, or None if unlabelled."""

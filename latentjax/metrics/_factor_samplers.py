@@ -16,6 +16,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from latentjax._batching import apply_in_batches
+
 
 @runtime_checkable
 class FactorSampler(Protocol):
@@ -192,24 +194,18 @@ def encode_factors(representation_fn, sampler, factors: np.ndarray,
   last batch is padded by repetition and the padding's codes dropped), so a jitted
   function compiles once.
   """
-  m = factors.shape[0]
-  size = min(int(batch_size), m)
-  out = None
-  for start in range(0, m, size):
-    chunk = factors[start:start + size]
-    n = chunk.shape[0]
-    if n < size:
-      chunk = np.concatenate([chunk, np.repeat(chunk[-1:], size - n, axis=0)], axis=0)
+  size = min(int(batch_size), factors.shape[0])
+
+  def codes_of(chunk):
     codes = np.asarray(representation_fn(sampler.observations(chunk)), np.float64)
     if codes.ndim != 2 or codes.shape[0] != size:
       raise ValueError(f"`representation_fn` must map [B, H, W, C] images to [B, K] codes "
                        f"(B = {size}), got shape {codes.shape}")
     if not np.all(np.isfinite(codes)):
       raise ValueError("`representation_fn` returned NaN or inf codes")
-    if out is None:
-      out = np.empty((m, codes.shape[1]), np.float64)
-    out[start:start + n] = codes[:n]
-  return out
+    return codes
+
+  return apply_in_batches(codes_of, factors, size)
 
 
 def check_count(name: str, value, minimum: int) -> int:

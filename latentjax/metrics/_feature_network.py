@@ -25,8 +25,9 @@ import functools
 import os
 
 import jax
-import jax.numpy as jnp
 import numpy as np
+
+from latentjax._batching import apply_in_batches
 
 Array = jax.Array
 CACHE_ENV = "LATENTJAX_CACHE"
@@ -90,21 +91,11 @@ class FeatureNetwork:
                        f"the feature network of {self.dataset!r}, got shape {x.shape}")
     if not np.all(np.isfinite(x)):
       raise ValueError("`images` contains NaN or infinite values")
-    feats, probs = [], {k: [] for k in self.heads}
-    b = self.batch_size
-    for i in range(0, len(x), b):
-      chunk = x[i:i + b]
-      n = len(chunk)
-      if n < b:
-        chunk = np.concatenate([chunk, np.zeros((b - n, *chunk.shape[1:]), np.float32)])
-      f, p = jax.device_get(_apply_jitted()(self.model, self.variables, jnp.asarray(chunk)))
-      feats.append(f[:n])
-      for k in probs:
-        probs[k].append(p[k][:n])
-    if not feats:
+    if not len(x):
       return (np.zeros((0, self.feature_dim), np.float32),
               {k: np.zeros((0, c), np.float32) for k, c in self.heads.items()})
-    return np.concatenate(feats), {k: np.concatenate(v) for k, v in probs.items()}
+    apply = functools.partial(_apply_jitted(), self.model, self.variables)
+    return apply_in_batches(apply, x, self.batch_size)
 
   @property
   def feature_fn(self):

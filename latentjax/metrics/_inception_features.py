@@ -9,11 +9,12 @@ weights file, and how to turn the PyTorch ``.pth`` into an ``.npz``, are describ
 function is built, so importing ``latentjax.metrics`` stays NumPy-only.
 """
 
-import math
 import os
 from collections.abc import Callable, Mapping
 
 import numpy as np
+
+from latentjax._batching import apply_in_batches
 
 
 def _check_images(images) -> np.ndarray:
@@ -88,14 +89,7 @@ def inception_feature_fn(path: str | os.PathLike | Mapping, *,
 
   def feature_fn(images) -> np.ndarray:
     arr = _check_images(images)
-    n = arr.shape[0]
-    size = min(int(batch_size), n)
-    num_batches = math.ceil(n / size)
-    pad = num_batches * size - n
-    if pad:
-      arr = np.concatenate([arr, np.zeros((pad, *arr.shape[1:]), np.float32)], axis=0)
-    out = [np.asarray(forward(variables, arr[i * size:(i + 1) * size]))
-           for i in range(num_batches)]
-    return np.concatenate(out, axis=0)[:n].astype(np.float32)
+    return apply_in_batches(lambda x: forward(variables, x), arr,
+                            batch_size).astype(np.float32)
 
   return feature_fn

@@ -110,6 +110,8 @@ class EvalConfig:
   num_disentanglement_points: int  # training points of MIG / SAP / DCI (test: half)
   num_intervention_points: int  # training points of the beta-VAE / FactorVAE scores
   quality_every_steps: int  # 0: sample-quality metrics only in experiments/evaluate.py
+  num_geodesic_pairs: int  # test-code pairs of the geodesic length ratio (0: none)
+  num_geodesic_steps: int  # optimiser steps of each of those geodesics
   feature_network: str  # "": the cached classifier of the dataset (metrics.feature_network_dir)
   sampler: str  # diffusion: ddim | ddpm | dpm_solver
   sampling_steps: int  # diffusion: steps of the sampler (and of DDIM inversion)
@@ -166,6 +168,8 @@ ADDED_KEYS = {
     "eval.num_disentanglement_points": 10000,
     "eval.num_intervention_points": 2000,
     "eval.quality_every_steps": 0,
+    "eval.num_geodesic_pairs": 8,
+    "eval.num_geodesic_steps": 200,
     "eval.feature_network": "",
     "model.unet_channels": 32,
     "model.unet_mult": [1, 2],
@@ -334,6 +338,8 @@ def _validate(cfg: ExperimentConfig) -> None:
   if cfg.eval.num_intervention_points < 4:
     _fail("eval.num_intervention_points", cfg.eval.num_intervention_points, "must be >= 4")
   _non_negative("eval.quality_every_steps", cfg.eval.quality_every_steps)
+  _non_negative("eval.num_geodesic_pairs", cfg.eval.num_geodesic_pairs)
+  _positive("eval.num_geodesic_steps", cfg.eval.num_geodesic_steps)
 
 
 def _validate_gan(cfg: ExperimentConfig) -> None:

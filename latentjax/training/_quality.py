@@ -35,11 +35,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from latentjax._batching import apply_in_batches
 from latentjax.training._keys import EVAL_KEY
 
 Array = jax.Array
 _SAMPLES, _PPL, _CLUSTER, _BOUNDS = 11, 12, 13, 15  # purpose tags under EVAL_KEY
-_NUM_GEODESIC_PAIRS = 8
 
 
 def _image_data(exp) -> bool:
@@ -76,15 +76,7 @@ def _label_sets(exp, batch: dict) -> dict:
 
 
 def _in_batches(fn, x: np.ndarray, size: int) -> np.ndarray:
-  jitted = jax.jit(fn)
-  parts = []
-  for i in range(0, len(x), size):
-    chunk = x[i:i + size]
-    n = len(chunk)
-    if n < size:  # one compilation: pad the last chunk
-      chunk = np.concatenate([chunk, np.repeat(chunk[-1:], size - n, axis=0)])
-    parts.append(np.asarray(jitted(jnp.asarray(chunk)))[:n])
-  return np.concatenate(parts)
+  return apply_in_batches(jax.jit(fn), x, size)
 
 
 def _reconstructions(run, real: dict, size: int) -> np.ndarray:
@@ -174,11 +166,11 @@ def _decoder_scores(run, key: Array, feature_net, codes: np.ndarray | None) -> d
       lambda k, n: run.sample_codes(k, n), num_samples=exp.cfg.eval.num_quality_samples)
   out = {"ppl": ppl["ppl_mean"],
          "ppl_features": "feature network" if feature_fn is not None else "data"}
-  pairs = 0 if codes is None else min(_NUM_GEODESIC_PAIRS, len(codes) // 2)
+  pairs = 0 if codes is None else min(exp.cfg.eval.num_geodesic_pairs, len(codes) // 2)
   if pairs:
     z = jnp.asarray(codes[: 2 * pairs])
-    out["geodesic_ratio"] = metrics.geodesic_length_ratio(decoder, z[:pairs],
-                                                          z[pairs:])["ratio_mean"]
+    out["geodesic_ratio"] = metrics.geodesic_length_ratio(
+        decoder, z[:pairs], z[pairs:], num_steps=exp.cfg.eval.num_geodesic_steps)["ratio_mean"]
   return out
 
 
