@@ -254,8 +254,12 @@ def _build(tp, raw: Any, where: str):
   return tp(**{n: _coerce(hints[n], raw[n], f"{where}.{n}") for n in names})
 
 
-def _fail(key: str, value, requirement: str):
+def fail_key(key: str, value, requirement: str):
+  """Raises ``ConfigError("config.<key> <requirement>, got <value>")``."""
   raise ConfigError(f"config.{key} {requirement}, got {value!r}")
+
+
+_fail = fail_key
 
 
 def _positive(key, value):
@@ -278,7 +282,7 @@ def _validate(cfg: ExperimentConfig) -> None:
   # Late imports keep this module free of heavy dependencies.
   from latentjax.models import ARCHITECTURES, COMPUTE_DTYPES, CONV_IMPLS
   from latentjax.objectives import LIKELIHOODS
-  from latentjax.training._families import registered_families
+  from latentjax.training._families import get_family, registered_families
 
   _positive("data.batch_size", cfg.data.batch_size)
   _positive("data.eval_batch_size", cfg.data.eval_batch_size)
@@ -306,6 +310,7 @@ def _validate(cfg: ExperimentConfig) -> None:
   _non_negative("objective.beta", cfg.objective.beta)
   _validate_gan(cfg)
   _validate_diffusion(cfg)
+  get_family(cfg.model.family).check_config(cfg)  # what only this family's keys must meet
   _one_of("optim.name", cfg.optim.name, OPTIMIZERS)
   _positive("optim.learning_rate", cfg.optim.learning_rate)
   for k in ("b1", "b2"):
@@ -356,25 +361,6 @@ def _validate_gan(cfg: ExperimentConfig) -> None:
     _positive(f"model.d_hidden_dims[{i}]", h)
   for i, c in enumerate(cfg.model.d_channels):
     _positive(f"model.d_channels[{i}]", c)
-  if cfg.model.family not in ("gan", "cgan"):
-    return
-  if cfg.data.batch_size % cfg.objective.n_critic:
-    raise ConfigError(
-        f"config.data.batch_size={cfg.data.batch_size} must be divisible by "
-        f"config.objective.n_critic={cfg.objective.n_critic} (each discriminator update "
-        f"takes its own n_critic-th of the batch)")
-  arch = cfg.model.architecture
-  if arch == "mlp" and not cfg.model.d_hidden_dims:
-    _fail("model.d_hidden_dims", cfg.model.d_hidden_dims, "must list at least one width")
-  if arch == "conv" and not cfg.model.d_channels:
-    _fail("model.d_channels", cfg.model.d_channels, "must list at least one width")
-  if cfg.model.d_batch_norm and arch != "conv":
-    _fail("model.d_batch_norm", True, "needs config.model.architecture='conv'")
-  if cfg.model.d_batch_norm and (cfg.objective.gp_weight or cfg.objective.r1_weight):
-    raise ConfigError(
-        "config.model.d_batch_norm=True cannot be combined with config.objective.gp_weight "
-        "or config.objective.r1_weight > 0: the penalties need per-example input gradients, "
-        "which batch statistics mix")
 
 
 NOISE_SCHEDULES = ("linear", "cosine")
@@ -396,14 +382,6 @@ def _validate_diffusion(cfg: ExperimentConfig) -> None:
   if not 0.0 <= m.dropout < 1.0:
     _fail("model.dropout", m.dropout, "must be in [0, 1)")
   _positive("model.norm_groups", m.norm_groups)
-  unet = (cfg.model.family in ("diffusion", "cdiffusion") and cfg.model.architecture == "conv"
-          or cfg.model.family == "noise_encoder")
-  if unet:
-    for i, mult in enumerate(m.unet_mult):
-      if (m.unet_channels * mult) % m.norm_groups:
-        _fail("model.norm_groups", m.norm_groups,
-              f"must divide every level's channels (config.model.unet_channels * "
-              f"unet_mult[{i}] = {m.unet_channels * mult})")
   if o.num_timesteps < 2:
     _fail("objective.num_timesteps", o.num_timesteps, "must be >= 2")
   _one_of("objective.noise_schedule", o.noise_schedule, NOISE_SCHEDULES)
@@ -416,10 +394,16 @@ def _validate_diffusion(cfg: ExperimentConfig) -> None:
           f"must be in [1, config.objective.num_timesteps={o.num_timesteps}]")
   _non_negative("eval.ddim_eta", e.ddim_eta)
   _non_negative("eval.guidance_scale", e.guidance_scale)
-  if e.guidance_scale and cfg.model.family != "cdiffusion":
-    _fail("eval.guidance_scale", e.guidance_scale,
-          f"needs a conditional model (config.model.family='cdiffusion'), not "
-          f"{cfg.model.family!r}")
+
+
+def check_unet_groups(cfg: ExperimentConfig) -> None:
+  """``model.norm_groups`` divides the channels of every U-Net level (families with one)."""
+  m = cfg.model
+  for i, mult in enumerate(m.unet_mult):
+    if (m.unet_channels * mult) % m.norm_groups:
+      _fail("model.norm_groups", m.norm_groups,
+            f"must divide every level's channels (config.model.unet_channels * "
+            f"unet_mult[{i}] = {m.unet_channels * mult})")
 
 
 def check_devices(cfg: ExperimentConfig, device_count: int, process_count: int) -> int:
@@ -441,11 +425,9 @@ def check_devices(cfg: ExperimentConfig, device_count: int, process_count: int) 
   if cfg.data.batch_size % n:
     _fail("data.batch_size", cfg.data.batch_size,
           f"must be divisible by the device count {n}")
-  k = cfg.objective.n_critic
-  if cfg.model.family in ("gan", "cgan") and cfg.data.batch_size % (n * k):
-    _fail("data.batch_size", cfg.data.batch_size,
-          f"must be divisible by {n} devices x config.objective.n_critic={k} (every device "
-          f"holds its share of each discriminator update's part of the batch)")
+  from latentjax.training._families import get_family
+
+  get_family(cfg.model.family).check_devices(cfg, n)
   if cfg.data.batch_size % process_count:
     _fail("data.batch_size", cfg.data.batch_size,
           f"must be divisible by the process count {process_count}")

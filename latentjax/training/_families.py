@@ -5,6 +5,8 @@ the config check and logging are shared by every family. A family supplies only 
 differs between kinds of model, through the small interface of :class:`Family`:
 
   ==================  ==================================================================
+  ``check_config``    the family's own config rules, before data or devices (raises
+                      ``ConfigError``); ``check_devices``: the batch split its step needs
   ``build``           typed config + dataset spec -> the modules (and a loss, if any);
                       checks that the family fits the data (raises ``ConfigError``)
   ``init_state``      -> the initial ``TrainState`` (one checkpointable pytree)
@@ -57,6 +59,21 @@ class Family(abc.ABC):
     """The step metrics the progress bar shows, in order (those the step reports)."""
     del exp
     return ("loss",)
+
+  def check_config(self, cfg) -> None:
+    """Raises ConfigError naming a key when the typed config does not suit this family.
+
+    Called by the config check, before any data or device is touched; the keys every
+    family shares are checked there already. By default a family takes no guidance.
+    """
+    if cfg.eval.guidance_scale:
+      raise ConfigError(
+          f"config.eval.guidance_scale needs a conditional model (config.model.family="
+          f"'cdiffusion'), not {self.name!r}, got {cfg.eval.guidance_scale!r}")
+
+  def check_devices(self, cfg, num_devices: int) -> None:
+    """Raises ConfigError when the batch cannot be split as this family's step needs."""
+    del cfg, num_devices
 
   def check_labels(self, cfg, spec) -> None:
     """Raises ConfigError when a conditional family is given a dataset without labels."""

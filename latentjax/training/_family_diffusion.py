@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from latentjax import models
-from latentjax.training._config import ConfigError
+from latentjax.training._config import ConfigError, check_unet_groups, fail_key
 from latentjax.training._families import register_family
 from latentjax.training._family_single import SingleNetworkFamily
 
@@ -257,6 +257,14 @@ class DiffusionFamily(SingleNetworkFamily):
   """``diffusion`` or ``cdiffusion`` (see the module docstring)."""
 
   latent_geometry = False  # decoding is a whole sampler: no Jacobian-based metrics
+
+  def check_config(self, cfg) -> None:
+    if cfg.eval.guidance_scale and not self.conditional:
+      fail_key("eval.guidance_scale", cfg.eval.guidance_scale,
+               f"needs a conditional model (config.model.family='cdiffusion'), not "
+               f"{self.name!r}")
+    if cfg.model.architecture == "conv":
+      check_unet_groups(cfg)
 
   def build(self, cfg, spec) -> dict:
     self.check_labels(cfg, spec)

@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import optax
 
 from latentjax import models, objectives
-from latentjax.training._config import ConfigError
+from latentjax.training._config import ConfigError, fail_key
 from latentjax.training._families import Family, register_family
 from latentjax.training._optim import learning_rate_schedule, make_optimizer
 from latentjax.training._state import TrainState
@@ -265,6 +265,34 @@ class GANFamily(Family):
   """``gan`` or ``cgan`` (see the module docstring)."""
 
   has_encoder = False
+
+  def check_config(self, cfg) -> None:
+    super().check_config(cfg)
+    if cfg.data.batch_size % cfg.objective.n_critic:
+      raise ConfigError(
+          f"config.data.batch_size={cfg.data.batch_size} must be divisible by "
+          f"config.objective.n_critic={cfg.objective.n_critic} (each discriminator update "
+          f"takes its own n_critic-th of the batch)")
+    m, arch = cfg.model, cfg.model.architecture
+    if arch == "mlp" and not m.d_hidden_dims:
+      fail_key("model.d_hidden_dims", m.d_hidden_dims, "must list at least one width")
+    if arch == "conv" and not m.d_channels:
+      fail_key("model.d_channels", m.d_channels, "must list at least one width")
+    if m.d_batch_norm and arch != "conv":
+      fail_key("model.d_batch_norm", True, "needs config.model.architecture='conv'")
+    if m.d_batch_norm and (cfg.objective.gp_weight or cfg.objective.r1_weight):
+      raise ConfigError(
+          "config.model.d_batch_norm=True cannot be combined with config.objective.gp_weight "
+          "or config.objective.r1_weight > 0: the penalties need per-example input "
+          "gradients, which batch statistics mix")
+
+  def check_devices(self, cfg, num_devices: int) -> None:
+    k = cfg.objective.n_critic
+    if cfg.data.batch_size % (num_devices * k):
+      fail_key("data.batch_size", cfg.data.batch_size,
+               f"must be divisible by {num_devices} devices x config.objective.n_critic={k} "
+               f"(every device holds its share of each discriminator update's part of the "
+               f"batch)")
 
   def progress_metrics(self, exp) -> tuple[str, ...]:
     del exp

@@ -29,7 +29,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from latentjax.training._config import ConfigError
+from latentjax.training._config import ConfigError, check_unet_groups
 from latentjax.training._families import register_family
 from latentjax.training._family_diffusion import (
     _image_data,
@@ -78,6 +78,10 @@ class NoiseEncoderFamily(SingleNetworkFamily):
   """``noise_encoder`` (see the module docstring)."""
 
   latent_geometry = False  # decoding is the diffusion model's whole sampler
+
+  def check_config(self, cfg) -> None:
+    super().check_config(cfg)
+    check_unet_groups(cfg)
 
   def build(self, cfg, spec) -> dict:
     drun = diffusion_run(cfg)
