@@ -259,22 +259,20 @@ def fail_key(key: str, value, requirement: str):
   raise ConfigError(f"config.{key} {requirement}, got {value!r}")
 
 
-_fail = fail_key
-
 
 def _positive(key, value):
   if value <= 0:
-    _fail(key, value, "must be positive")
+    fail_key(key, value, "must be positive")
 
 
 def _non_negative(key, value):
   if value < 0:
-    _fail(key, value, "must be >= 0")
+    fail_key(key, value, "must be >= 0")
 
 
 def _one_of(key, value, allowed):
   if value not in allowed:
-    _fail(key, value, f"must be one of {', '.join(map(repr, allowed))}")
+    fail_key(key, value, f"must be one of {', '.join(map(repr, allowed))}")
 
 
 def _validate(cfg: ExperimentConfig) -> None:
@@ -288,7 +286,7 @@ def _validate(cfg: ExperimentConfig) -> None:
   _positive("data.eval_batch_size", cfg.data.eval_batch_size)
   _non_negative("data.shuffle_buffer_size", cfg.data.shuffle_buffer_size)
   if not cfg.data.name:
-    _fail("data.name", cfg.data.name, "must name a dataset")
+    fail_key("data.name", cfg.data.name, "must name a dataset")
   _one_of("model.family", cfg.model.family, registered_families())
   _one_of("model.architecture", cfg.model.architecture, ARCHITECTURES)
   _positive("model.latent_dim", cfg.model.latent_dim)
@@ -298,9 +296,9 @@ def _validate(cfg: ExperimentConfig) -> None:
   for i, c in enumerate(cfg.model.channels):
     _positive(f"model.channels[{i}]", c)
   if cfg.model.architecture == "mlp" and not cfg.model.hidden_dims:
-    _fail("model.hidden_dims", cfg.model.hidden_dims, "must list at least one width for 'mlp'")
+    fail_key("model.hidden_dims", cfg.model.hidden_dims, "must list at least one width for 'mlp'")
   if cfg.model.architecture == "conv" and not cfg.model.channels:
-    _fail("model.channels", cfg.model.channels, "must list at least one width for 'conv'")
+    fail_key("model.channels", cfg.model.channels, "must list at least one width for 'conv'")
   _one_of("objective.likelihood", cfg.objective.likelihood, LIKELIHOODS)
   _positive("objective.gaussian_scale", cfg.objective.gaussian_scale)
   if cfg.objective.binarize and cfg.objective.likelihood != "bernoulli":
@@ -316,7 +314,7 @@ def _validate(cfg: ExperimentConfig) -> None:
   for k in ("b1", "b2"):
     v = getattr(cfg.optim, k)
     if not 0.0 <= v < 1.0:
-      _fail(f"optim.{k}", v, "must be in [0, 1)")
+      fail_key(f"optim.{k}", v, "must be in [0, 1)")
   _non_negative("optim.weight_decay", cfg.optim.weight_decay)
   _non_negative("optim.grad_clip_norm", cfg.optim.grad_clip_norm)
   _non_negative("optim.warmup_steps", cfg.optim.warmup_steps)
@@ -329,19 +327,19 @@ def _validate(cfg: ExperimentConfig) -> None:
   _positive("train.keep_checkpoints", cfg.train.keep_checkpoints)
   _non_negative("train.eval_every_steps", cfg.train.eval_every_steps)
   if not 0.0 <= cfg.train.ema_decay < 1.0:
-    _fail("train.ema_decay", cfg.train.ema_decay, "must be in [0, 1)")
+    fail_key("train.ema_decay", cfg.train.ema_decay, "must be in [0, 1)")
   _one_of("train.compute_dtype", cfg.train.compute_dtype, COMPUTE_DTYPES)
   _non_negative("eval.num_examples", cfg.eval.num_examples)
   _positive("eval.num_elbo_samples", cfg.eval.num_elbo_samples)
   _positive("eval.num_iwae_samples", cfg.eval.num_iwae_samples)
   _positive("eval.num_sample_images", cfg.eval.num_sample_images)
   if cfg.eval.num_quality_samples < 2:
-    _fail("eval.num_quality_samples", cfg.eval.num_quality_samples, "must be >= 2")
+    fail_key("eval.num_quality_samples", cfg.eval.num_quality_samples, "must be >= 2")
   if cfg.eval.num_disentanglement_points < 4:
-    _fail("eval.num_disentanglement_points", cfg.eval.num_disentanglement_points,
-          "must be >= 4")
+    fail_key("eval.num_disentanglement_points", cfg.eval.num_disentanglement_points,
+             "must be >= 4")
   if cfg.eval.num_intervention_points < 4:
-    _fail("eval.num_intervention_points", cfg.eval.num_intervention_points, "must be >= 4")
+    fail_key("eval.num_intervention_points", cfg.eval.num_intervention_points, "must be >= 4")
   _non_negative("eval.quality_every_steps", cfg.eval.quality_every_steps)
   _non_negative("eval.num_geodesic_pairs", cfg.eval.num_geodesic_pairs)
   _positive("eval.num_geodesic_steps", cfg.eval.num_geodesic_steps)
@@ -353,7 +351,7 @@ def _validate_gan(cfg: ExperimentConfig) -> None:
 
   _one_of("objective.gan_loss", cfg.objective.gan_loss, tuple(sorted(GAN_LOSSES)))
   if cfg.objective.n_critic < 1:
-    _fail("objective.n_critic", cfg.objective.n_critic, "must be >= 1")
+    fail_key("objective.n_critic", cfg.objective.n_critic, "must be >= 1")
   _non_negative("objective.gp_weight", cfg.objective.gp_weight)
   _non_negative("objective.r1_weight", cfg.objective.r1_weight)
   _non_negative("optim.d_learning_rate", cfg.optim.d_learning_rate)
@@ -373,25 +371,25 @@ def _validate_diffusion(cfg: ExperimentConfig) -> None:
   m, o, e = cfg.model, cfg.objective, cfg.eval
   _positive("model.unet_channels", m.unet_channels)
   if not m.unet_mult:
-    _fail("model.unet_mult", m.unet_mult, "must list at least one multiplier")
+    fail_key("model.unet_mult", m.unet_mult, "must list at least one multiplier")
   for i, v in enumerate(m.unet_mult):
     _positive(f"model.unet_mult[{i}]", v)
   _positive("model.num_res_blocks", m.num_res_blocks)
   for i, v in enumerate(m.attn_resolutions):
     _positive(f"model.attn_resolutions[{i}]", v)
   if not 0.0 <= m.dropout < 1.0:
-    _fail("model.dropout", m.dropout, "must be in [0, 1)")
+    fail_key("model.dropout", m.dropout, "must be in [0, 1)")
   _positive("model.norm_groups", m.norm_groups)
   if o.num_timesteps < 2:
-    _fail("objective.num_timesteps", o.num_timesteps, "must be >= 2")
+    fail_key("objective.num_timesteps", o.num_timesteps, "must be >= 2")
   _one_of("objective.noise_schedule", o.noise_schedule, NOISE_SCHEDULES)
   _one_of("objective.prediction", o.prediction, PREDICTIONS)
   if not 0.0 <= o.p_uncond < 1.0:
-    _fail("objective.p_uncond", o.p_uncond, "must be in [0, 1)")
+    fail_key("objective.p_uncond", o.p_uncond, "must be in [0, 1)")
   _one_of("eval.sampler", e.sampler, SAMPLERS)
   if not 1 <= e.sampling_steps <= o.num_timesteps:
-    _fail("eval.sampling_steps", e.sampling_steps,
-          f"must be in [1, config.objective.num_timesteps={o.num_timesteps}]")
+    fail_key("eval.sampling_steps", e.sampling_steps,
+             f"must be in [1, config.objective.num_timesteps={o.num_timesteps}]")
   _non_negative("eval.ddim_eta", e.ddim_eta)
   _non_negative("eval.guidance_scale", e.guidance_scale)
 
@@ -401,9 +399,9 @@ def check_unet_groups(cfg: ExperimentConfig) -> None:
   m = cfg.model
   for i, mult in enumerate(m.unet_mult):
     if (m.unet_channels * mult) % m.norm_groups:
-      _fail("model.norm_groups", m.norm_groups,
-            f"must divide every level's channels (config.model.unet_channels * "
-            f"unet_mult[{i}] = {m.unet_channels * mult})")
+      fail_key("model.norm_groups", m.norm_groups,
+               f"must divide every level's channels (config.model.unet_channels * "
+               f"unet_mult[{i}] = {m.unet_channels * mult})")
 
 
 def check_devices(cfg: ExperimentConfig, device_count: int, process_count: int) -> int:
@@ -415,22 +413,22 @@ def check_devices(cfg: ExperimentConfig, device_count: int, process_count: int) 
   Raises:
     ValueError: naming ``config.train.num_devices`` or ``config.data.batch_size``.
   """
-  n = cfg.train.num_devices or device_count
-  if n > device_count:
-    _fail("train.num_devices", cfg.train.num_devices,
-          f"must be at most the {device_count} available device(s)")
-  if process_count > 1 and n != device_count:
-    _fail("train.num_devices", cfg.train.num_devices,
-          "must be 0 (all devices) in a multi-process run")
-  if cfg.data.batch_size % n:
-    _fail("data.batch_size", cfg.data.batch_size,
-          f"must be divisible by the device count {n}")
   from latentjax.training._families import get_family
 
+  n = cfg.train.num_devices or device_count
+  if n > device_count:
+    fail_key("train.num_devices", cfg.train.num_devices,
+             f"must be at most the {device_count} available device(s)")
+  if process_count > 1 and n != device_count:
+    fail_key("train.num_devices", cfg.train.num_devices,
+             "must be 0 (all devices) in a multi-process run")
+  if cfg.data.batch_size % n:
+    fail_key("data.batch_size", cfg.data.batch_size,
+             f"must be divisible by the device count {n}")
   get_family(cfg.model.family).check_devices(cfg, n)
   if cfg.data.batch_size % process_count:
-    _fail("data.batch_size", cfg.data.batch_size,
-          f"must be divisible by the process count {process_count}")
+    fail_key("data.batch_size", cfg.data.batch_size,
+             f"must be divisible by the process count {process_count}")
   return n
 
 

@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import jax
 
-from latentjax.training._config import ConfigError
+from latentjax.training._config import ConfigError, fail_key
 
 Array = jax.Array
 
@@ -67,9 +67,9 @@ class Family(abc.ABC):
     family shares are checked there already. By default a family takes no guidance.
     """
     if cfg.eval.guidance_scale:
-      raise ConfigError(
-          f"config.eval.guidance_scale needs a conditional model (config.model.family="
-          f"'cdiffusion'), not {self.name!r}, got {cfg.eval.guidance_scale!r}")
+      fail_key("eval.guidance_scale", cfg.eval.guidance_scale,
+               f"needs a conditional model (config.model.family='cdiffusion'), not "
+               f"{self.name!r}")
 
   def check_devices(self, cfg, num_devices: int) -> None:
     """Raises ConfigError when the batch cannot be split as this family's step needs."""

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from latentjax import models
-from latentjax.training._config import ConfigError, check_unet_groups, fail_key
+from latentjax.training._config import ConfigError, check_unet_groups
 from latentjax.training._families import register_family
 from latentjax.training._family_single import SingleNetworkFamily
 
@@ -259,10 +259,8 @@ class DiffusionFamily(SingleNetworkFamily):
   latent_geometry = False  # decoding is a whole sampler: no Jacobian-based metrics
 
   def check_config(self, cfg) -> None:
-    if cfg.eval.guidance_scale and not self.conditional:
-      fail_key("eval.guidance_scale", cfg.eval.guidance_scale,
-               f"needs a conditional model (config.model.family='cdiffusion'), not "
-               f"{self.name!r}")
+    if not self.conditional:  # guidance needs the conditional model
+      super().check_config(cfg)
     if cfg.model.architecture == "conv":
       check_unet_groups(cfg)
 
