@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 WORKDIR ?= runs/demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast lint install notebooks clean
+.PHONY: demo test test-slow lint install notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,11 +31,13 @@ notebooks: $(LAB_STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m experiments.demo --workdir=$(WORKDIR)
 
+# The suite in two parts: `make test` everything but the long end-to-end tests marked
+# @pytest.mark.slow, `make test-slow` those (CI runs both).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not slow" --durations=15 $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m slow --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check latentjax experiments configs tests

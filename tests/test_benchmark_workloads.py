@@ -184,6 +184,7 @@ def test_unet_forward_macs_count_every_conv_and_matmul_of_the_traced_network():
   assert batched == sum(m for _, kind, m in layers if kind == "attention")
 
 
+@pytest.mark.slow
 def test_unet32_smoke_reports_each_conv_impl_side_by_side():
   results = benchmark.run_workloads(["unet32"], smoke=True, conv_impls=["xla", "fast"])
   unet = results["workloads"]["unet32"]

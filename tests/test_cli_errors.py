@@ -70,8 +70,10 @@ def _in_parallel(calls):
 
 
 def test_bad_overrides_for_every_family_give_one_error_line(tfds_data_dir, tmp_path):
-  cases = [(f"configs/{name}.py:smoke", args, needle)
-           for name in _FAMILY_CONFIGS for args, needle in _COMMON]
+  # The unknown key for each autoencoder family, the NaN value for one (the value
+  # checks are the families' shared optimiser section).
+  cases = [(f"configs/{name}.py:smoke", *_COMMON[0]) for name in _FAMILY_CONFIGS]
+  cases += [("configs/vae_digits.py:smoke", *_COMMON[1])]
   cases += [("configs/vae_digits.py:smoke", args, needle) for args, needle in _ONCE]
   cases += [(f"configs/{name}.py:smoke", args, needle)
             for name, args, needle in _OTHER_FAMILIES]

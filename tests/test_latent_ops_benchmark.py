@@ -8,6 +8,7 @@ import pytest
 from experiments import benchmark
 
 
+@pytest.mark.slow
 def test_geodesic_workload_smoke():
   results = benchmark.run_workloads(["geodesic"], smoke=True)
   figures = results["workloads"]["geodesic"]

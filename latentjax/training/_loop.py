@@ -20,6 +20,7 @@ Readers never take it.
 """
 
 import contextlib
+import functools
 import math
 import os
 import time
@@ -263,7 +264,8 @@ def _train_locked(config, cfg, exp, workdir, devices, *, until_step, allow_confi
                           mode=cfg.train.parallel, devices=devices,
                           compiler_options=step_compiler_options(cfg))
   base_key = jax.random.PRNGKey(cfg.seed)
-  state = init_state(exp, jax.random.fold_in(base_key, INIT_KEY))
+  # One compiled program, not one per initialiser and layer shape.
+  state = jax.jit(functools.partial(init_state, exp))(jax.random.fold_in(base_key, INIT_KEY))
   barrier("latentjax_train_checked")  # every process has read the workdir before it changes
   ckpt = Checkpointer(workdir, keep=cfg.train.keep_checkpoints)
   start = 0
