@@ -49,20 +49,6 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def unoptimised_compiles():
-  """XLA without most of its optimisations, for one test module.
-
-  For modules of many small programs whose time is compiling (about 5x less compile
-  time so); their checks compare values, which do not depend on it. Use with
-  ``pytestmark = pytest.mark.usefixtures("unoptimised_compiles")``.
-  """
-  old = jax.config.read("jax_disable_most_optimizations")
-  jax.config.update("jax_disable_most_optimizations", True)
-  yield
-  jax.config.update("jax_disable_most_optimizations", old)
-
-
 @pytest.fixture
 def key():
   return jax.random.PRNGKey(0)

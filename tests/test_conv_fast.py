@@ -23,9 +23,6 @@ from latentjax import models, training
 from latentjax.models import _conv
 from tests._helpers import FakeSpec
 
-pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
-
-
 DN = ("NHWC", "HWIO", "NHWC")
 _SETTINGS = settings(max_examples=15, deadline=None, derandomize=True)
 

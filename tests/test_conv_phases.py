@@ -16,6 +16,16 @@ import pytest
 from latentjax import models
 from latentjax.models import _conv
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _optimised_compiles():
+  """This module checks the fast convolutions with XLA's optimisations on (the rest of the
+  suite compiles without them: tests/conftest.py)."""
+  old = jax.config.read("jax_disable_most_optimizations")
+  jax.config.update("jax_disable_most_optimizations", False)
+  yield
+  jax.config.update("jax_disable_most_optimizations", old)
+
 NHWC = ("NHWC", "HWIO", "NHWC")
 
 

@@ -18,8 +18,6 @@ from latentjax.training._evaluate import eval_batches
 from latentjax.training._experiment import build_experiment, init_state
 from latentjax.training._run import Run
 
-pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
-
 _NUM_EXAMPLES = 40  # one whole batch of 32 and a partial one
 
 

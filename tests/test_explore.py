@@ -20,7 +20,6 @@ from tests._helpers import run_module
 UNOPTIMISED = {"JAX_DISABLE_MOST_OPTIMIZATIONS": "1"}
 
 
-pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
 
 
 # Every section but those for runs without an encoder (GANs; tests/test_explore_gan.py),

@@ -18,9 +18,6 @@ from latentjax import explore, training
 from tests._helpers import run_module
 from tests.test_explore import UNOPTIMISED, parse_report, pictures
 
-pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
-
-
 ENCODED_ONLY = ("Reconstructions", "Arithmetic and attribute directions",
                 "Latent scatter and clusters", "Geometry: magnification factor and geodesics")
 INTERPOLATIONS = "Interpolations: linear, spherical and geodesic"

@@ -6,9 +6,6 @@ import pytest
 
 from latentjax import explore
 
-pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
-
-
 A = jnp.asarray(np.random.RandomState(0).randn(12, 3).astype(np.float32))
 
 

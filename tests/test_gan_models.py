@@ -8,8 +8,6 @@ import pytest
 
 from latentjax import models
 
-pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
-
 
 def _count(tree):
   return sum(int(np.prod(a.shape)) for a in jax.tree_util.tree_leaves(tree))

@@ -7,8 +7,6 @@ import pytest
 
 from latentjax import models
 
-pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
-
 
 @pytest.mark.parametrize("architecture", ["mlp", "conv"])
 @pytest.mark.parametrize("family", ["ae", "vae", "cvae"])

@@ -9,8 +9,6 @@ import pytest
 from latentjax import models
 from latentjax.models import _norm
 
-pytestmark = pytest.mark.usefixtures("unoptimised_compiles")
-
 
 def _perturbed(variables, seed):
   rng = np.random.default_rng(seed)

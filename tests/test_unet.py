@@ -10,8 +10,6 @@ import pytest
 
 from latentjax import models
 
-pytestmark = pytest.mark.usefixtures("unoptimised_compiles")  # values only
-
 _TINY = dict(ch=8, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,), num_groups=4)
 
 
