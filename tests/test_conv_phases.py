@@ -26,6 +26,7 @@ def _optimised_compiles():
   yield
   jax.config.update("jax_disable_most_optimizations", old)
 
+
 NHWC = ("NHWC", "HWIO", "NHWC")
 
 
