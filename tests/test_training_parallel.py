@@ -43,8 +43,9 @@ def test_sharded_and_pmap_match_one_device(family):
     losses, state = _run(mode, 4, family)
     np.testing.assert_allclose(losses, ref_losses, rtol=2e-5, err_msg=mode)
     # Sums in another order differ in the last bits; Adam turns a near-zero gradient's
-    # noise into a step of up to the learning rate (1e-3), hence atol 1e-5 after 5 steps.
-    jax.tree.map(lambda a, b, m=mode: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5,
+    # noise into a step of up to the learning rate (1e-3), hence an atol after 5 steps
+    # (measured: at most 1.1e-5, on 1 of the cvae's 131,072 first-layer weights).
+    jax.tree.map(lambda a, b, m=mode: np.testing.assert_allclose(a, b, rtol=1e-4, atol=3e-5,
                                                                  err_msg=m), state, ref_state)
     assert int(state["step"]) == 5
 
