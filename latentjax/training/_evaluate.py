@@ -90,9 +90,15 @@ def binarized(exp: Experiment, batch: dict, key: Array, first_index: int) -> dic
   the binarised test set is fixed: the same for any batch size and every evaluation.
   """
   x = batch[exp.spec.input_key]
+  return {**batch, exp.spec.input_key: np.asarray(_binarize_from(key, x, first_index))}
+
+
+@jax.jit
+def _binarize_from(key: Array, x: Array, first_index) -> Array:
+  """x [B, ...] binarised with ``fold_in(key, first_index + b)`` for example b."""
   index = first_index + jnp.arange(x.shape[0])
   keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(index)
-  return {**batch, exp.spec.input_key: np.asarray(objectives.binarize_per_example(keys, x))}
+  return objectives.binarize_per_example(keys, x)
 
 
 def _score_names(exp: Experiment) -> tuple[str, ...]:

@@ -15,8 +15,8 @@ differs between kinds of model, through the small interface of :class:`Family`:
   ``evaluate_state``  -> evaluation metrics of a state (during training and at the end)
   ``report``          -> the figures of ``metrics.json`` and the images of a run folder
   run helpers         ``eval_variables`` (what ``z -> x`` runs on), ``decoding`` (the
-                      ``z -> x`` function), ``encode``, ``sample_codes``: what
-                      ``load_run`` offers
+                      ``z -> x`` function), ``decode`` (it applied, compiled),
+                      ``encode``, ``sample_codes``: what ``load_run`` offers
   ==================  ==================================================================
 
 Families are registered by ``config.model.family`` name::
@@ -26,6 +26,7 @@ Families are registered by ``config.model.family`` name::
 """
 
 import abc
+import functools
 from collections.abc import Callable
 
 import jax
@@ -33,6 +34,12 @@ import jax
 from latentjax.training._config import ConfigError, fail_key
 
 Array = jax.Array
+
+
+@functools.cache
+def compiled_decode(decode: Callable) -> Callable:
+  """``decode(static, variables, z, y)`` compiled with ``static`` a compile-time constant."""
+  return jax.jit(decode, static_argnums=0)
 
 
 class Family(abc.ABC):
@@ -143,6 +150,12 @@ class Family(abc.ABC):
     dataset's range.
     """
     ...
+
+  def decode(self, run, z: Array, y: Array | None) -> Array:
+    """``Run.decode``: data [B, ...] of codes z [B, D] (checked there), by default
+    `decoding` compiled as one program per run and batch shape."""
+    decode, static = self.decoding(run.exp)
+    return compiled_decode(decode)(static, run.variables, z, y)
 
   @abc.abstractmethod
   def sample_codes(self, run, key: Array, num_samples: int) -> Array:

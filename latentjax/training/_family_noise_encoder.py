@@ -157,6 +157,12 @@ class NoiseEncoderFamily(SingleNetworkFamily):
     drun = diffusion_run(exp.cfg)
     return drun.family_impl.decoding(drun.exp)
 
+  def decode(self, run, z: Array, y: Array | None) -> Array:
+    # Not one program around the sampling chain: its samplers are compiled per shape
+    # already, and evaluation and the report share those programs.
+    decode, static = self.decoding(run.exp)
+    return decode(static, run.variables, z, y)
+
   def sample_codes(self, run, key: Array, num_samples: int) -> Array:
     return jax.random.normal(key, (num_samples, self.latent_dim(run.exp)))
 

@@ -6,6 +6,8 @@ Evaluation gives likelihood bounds (VAE) or reconstruction scores (AE); the run 
 encode to posterior means (VAE) or codes (AE) and decode to means of p(x | z).
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -21,6 +23,13 @@ def decode_mean(static, variables, z: Array, y: Array | None) -> Array:
   """Means of p(x | z) [B, ...] for codes z [B, D]; ``static = (model, likelihood)``."""
   model, likelihood = static
   return objectives.likelihood_mean(likelihood, model.apply(variables, z, y, method="decode"))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _encode(model, variational: bool, variables, x: Array, y: Array | None) -> Array:
+  """Codes [B, D] of x [B, ...]: the posterior means of a VAE, an autoencoder's codes."""
+  out = model.apply(variables, x, y, method="encode")
+  return out[0] if variational else out
 
 
 class AutoencoderFamily(SingleNetworkFamily):
@@ -87,8 +96,7 @@ class AutoencoderFamily(SingleNetworkFamily):
     return autoencoder_report(run, key, write_images)
 
   def encode(self, run, x: Array, y: Array | None) -> Array:
-    out = run.exp.model.apply(run.variables, x, y, method="encode")
-    return out[0] if run.exp.is_variational else out
+    return _encode(run.exp.model, run.exp.is_variational, run.variables, x, y)
 
   def decoding(self, exp):
     return decode_mean, (exp.model, exp.cfg.objective.likelihood)

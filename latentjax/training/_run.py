@@ -192,8 +192,7 @@ class Run:
     """
     _check_codes(z, self.latent_dim)
     _check_labels(y, z.shape[0])
-    decode, static = self.family_impl.decoding(self.exp)
-    return decode(static, self.variables, z, y)
+    return self.family_impl.decode(self, z, y)
 
   def decoder_fn(self, y: Array | None = None) -> jax.tree_util.Partial:
     """A pure ``decoder(z) -> x`` for latent_ops: z [D] -> x [...] or z [B, D] -> [B, ...].
