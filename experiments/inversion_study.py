@@ -29,7 +29,6 @@ before step k is the error of the k-th latent). Wall times are of compiled calls
 ``<workdir>/inversion_study.json`` holds every figure.
 """
 
-import dataclasses
 import json
 import math
 import os
@@ -90,7 +89,7 @@ def _load(workdir: str, num_images: int):
                      f"{' of latent codes' if run.exp.cfg.model.latent_run else ''}; the "
                      f"study needs a diffusion run of images")
   _, static = run.family_impl.decoding(run.exp)
-  if not static[4]:
+  if not static.rescale:
     raise ValueError(f"--workdir={workdir!r} models {run.exp.spec.input_key!r} data, not "
                      f"images in [0, 1]")
   batch = next(eval_batches(run.exp, run.exp.eval_split, num_images, batch_size=num_images))
@@ -101,10 +100,9 @@ def _load(workdir: str, num_images: int):
 
 def _with_steps(static, num_steps: int):
   """The run's decoding constants with a deterministic ``num_steps``-step DDIM sampler."""
-  from latentjax.training._family_diffusion import DiffusionStatic
+  from latentjax.training._family_diffusion import ddim_static
 
-  ev = dataclasses.replace(static[2], sampler="ddim", sampling_steps=num_steps, ddim_eta=0.0)
-  return DiffusionStatic((*static[:2], ev, *static[3:]))
+  return ddim_static(static, num_steps)
 
 
 def _ddim_and_exact(run, static, x, y, steps, repeats: int):
@@ -124,7 +122,7 @@ def _ddim_and_exact(run, static, x, y, steps, repeats: int):
   v, x0 = run.variables, 2.0 * x - 1.0
   yj = None if y is None else jnp.asarray(y)
   eps = eps_function(static, v, yj)
-  s = make_schedule(static[1])
+  s = make_schedule(static.objective)
   ddim, exact = [], []
   for n in steps:
     sn = _with_steps(static, n)
@@ -154,7 +152,7 @@ def _equal_time(run, static, x, y, embedding_workdir, iters: int, lr: float, rep
       make_schedule,
   )
 
-  steps = static[2].sampling_steps
+  steps = static.eval.sampling_steps
   sn, v, x0 = _with_steps(static, steps), run.variables, 2.0 * x - 1.0
   yj = None if y is None else jnp.asarray(y)
   out = {"meaning": EQUAL_TIME, "sampling_steps": steps, "embedding": None}
@@ -177,7 +175,7 @@ def _equal_time(run, static, x, y, embedding_workdir, iters: int, lr: float, rep
                         "decode_s": t_edec, "total_s": t_enc + t_edec}
     reference = t_enc + t_edec
   eps = eps_function(static, v, yj)
-  s = make_schedule(static[1])
+  s = make_schedule(static.objective)
   (_, losses), t_opt = _timed(
       lambda: diffusion.optimize_noise(s, eps, x0, steps, num_iters=iters, learning_rate=lr),
       repeats)
@@ -240,7 +238,7 @@ def study(workdir: str, *, embedding_workdir: str = "", num_images: int = 64,
   ddim, exact = _ddim_and_exact(run, static, x, y, steps, repeats)
   out = {"workdir": workdir, "step": run.step, "dataset": run.exp.cfg.data.name,
          "split": run.exp.eval_split, "num_images": len(x), "conditional": y is not None,
-         "guidance_scale": static[2].guidance_scale,
+         "guidance_scale": static.eval.guidance_scale,
          "units": "per-dimension mean squared error, images in [-1, 1]; seconds for the "
                   "whole batch, compiled, best of repeats",
          "ddim": ddim, "exact": exact,

@@ -43,8 +43,8 @@ def _guided_samples(static, variables, z, y, w):
   from latentjax.training import _family_diffusion as fd
 
   eps = fd.eps_function(static, variables, y, w)
-  x = diffusion.ddim_sample(fd.make_schedule(static[1]), eps,
-                            z.reshape((z.shape[0], *static[3])), static[2].sampling_steps)
+  x = diffusion.ddim_sample(fd.make_schedule(static.objective), eps,
+                            z.reshape((z.shape[0], *static.shape)), static.eval.sampling_steps)
   return fd.to_data(static, variables, x)
 
 
@@ -54,9 +54,9 @@ def _trajectory(static, variables, z, y):
   from latentjax.training import _family_diffusion as fd
 
   eps = fd.eps_function(static, variables, y)
-  states = diffusion.ddim_trajectory(fd.make_schedule(static[1]), eps,
-                                     z.reshape((z.shape[0], *static[3])),
-                                     static[2].sampling_steps)
+  states = diffusion.ddim_trajectory(fd.make_schedule(static.objective), eps,
+                                     z.reshape((z.shape[0], *static.shape)),
+                                     static.eval.sampling_steps)
   flat = fd.to_data(static, variables, states.reshape((-1, *states.shape[2:])))
   return flat.reshape((*states.shape[:2], *flat.shape[1:]))
 
@@ -115,7 +115,7 @@ def trajectories(ctx: Context) -> dict | None:
   y = jnp.arange(num, dtype=jnp.int32) % classes if view.run.conditional else None
   states = np.asarray(_trajectory(static, view.run.variables, z, y))  # [n + 1, N, ...]
   steps = states.shape[0] - 1
-  grid = diffusion.timesteps(static[1].num_timesteps, steps)
+  grid = diffusion.timesteps(static.objective.num_timesteps, steps)
   # Columns: states at evenly spaced grid points, the first (x_T) and the last included.
   cols = np.unique(np.round(np.linspace(0, steps - 1, min(s.trajectory_columns, steps))))
   cols = cols.astype(int)
@@ -127,7 +127,7 @@ def trajectories(ctx: Context) -> dict | None:
   final = states[steps]
   viz.image_grid(final, ncols=num, min_cell_px=_CELL_PX, title="samples", gap=viz.NOISE_GAP,
                  path=ctx.path("trajectory_end.png"))
-  latent = static[5] is not None
+  latent = static.latent is not None
   where = ("each state is a code of the autoencoder, shown through its decoder"
            if latent else "each state shown as an image")
   text = (
@@ -168,10 +168,10 @@ def inversion(ctx: Context) -> dict | None:
   y = None if view.codes.labels is None else view.codes.labels[:n]
   cond = jnp.asarray(y, jnp.int32) if view.run.conditional else None
   static = _ddim_static(view)
-  latent = static[5] is not None
-  scale = 2.0 if static[4] else 1.0  # pixel errors in [-1, 1], as the model sees them
-  T = static[1].num_timesteps
-  own = static[2].sampling_steps
+  latent = static.latent is not None
+  scale = 2.0 if static.rescale else 1.0  # pixel errors in [-1, 1], as the model sees them
+  T = static.objective.num_timesteps
+  own = static.eval.sampling_steps
   counts = sorted({c for c in s.inversion_step_counts if c <= T} | {own})
   inputs = _model_inputs(view, x)
   rows = []

@@ -91,7 +91,7 @@ def inversion_error(run, x: Array, y: Array | None = None) -> tuple[float, np.nd
   static = ddim_static(run.family_impl.decoding(run.exp)[1])
   z = np.asarray(run.family_impl.encode(run, x, y))
   recon = np.asarray(_jitted(decode_noise)(static, run.variables, jnp.asarray(z), y))
-  scale = 2.0 if static[4] else 1.0  # rescaled images: errors in [-1, 1] units
+  scale = 2.0 if static.rescale else 1.0  # rescaled images: errors in [-1, 1] units
   mse = float(np.mean(np.square(scale * (recon - np.asarray(x)))))
   return mse, z, recon
 

@@ -25,6 +25,7 @@ per purpose: time step, noise, label drop, dropout.
 import dataclasses
 import functools
 import os
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -149,10 +150,15 @@ def build_unet(cfg, spec, classes: int, out_channels: int | None = None):
                      num_classes=classes, conv_impl=m.conv_impl)
 
 
-class DiffusionStatic(tuple):
-  """The constants of decoding: ``(net, objective, eval, shape, rescale, latent)``."""
+class DiffusionStatic(NamedTuple):
+  """The constants of decoding (a hashable compile-time constant of the samplers)."""
 
-  __slots__ = ()
+  net: Any  # the unbound U-Net
+  objective: Any  # the run's objective section (schedule, prediction)
+  eval: Any  # its eval section (sampler, steps, eta, guidance)
+  shape: tuple  # the shape of one model-space state (an image, or a code)
+  rescale: bool  # images in [0, 1] modelled in [-1, 1]
+  latent: tuple | None  # a latent diffusion's ``(decode, static)`` of its code run
 
 
 def _predict(net, prediction, variables, x_t, t, labels):
@@ -173,10 +179,10 @@ def ddim_static(static, num_steps: int | None = None) -> DiffusionStatic:
   The decoder that DDIM inversion inverts, whatever ``eval.sampler`` says: round trips
   and inversion errors are measured with it.
   """
-  ev = static[2]
+  ev = static.eval
   steps = ev.sampling_steps if num_steps is None else num_steps
   ev = dataclasses.replace(ev, sampler="ddim", ddim_eta=0.0, sampling_steps=steps)
-  return DiffusionStatic((*static[:2], ev, *static[3:]))
+  return static._replace(eval=ev)
 
 
 def _unconditional(eps_cond, null_label, x_t, t):
@@ -195,7 +201,7 @@ def eps_function(static, variables, labels, guidance_scale=None):
   """
   from latentjax import diffusion
 
-  net, objective, ev = static[0], static[1], static[2]
+  net, objective, ev = static.net, static.objective, static.eval
   schedule = make_schedule(objective)
   cond = jax.tree_util.Partial(_predict, (net, schedule), objective.prediction, variables)
   if labels is None:
@@ -227,7 +233,7 @@ def sample_from_noise(static, variables, x_T: Array, labels: Array | None,
 
 def decode_noise(static, variables, z: Array, y: Array | None) -> Array:
   """Data [B, ...] (images in [0, 1]) sampled from flattened noise codes z [B, D]."""
-  shape = static[3]
+  shape = static.shape
   return to_data(static, variables, sample_from_noise(static, variables,
                                                       z.reshape((z.shape[0], *shape)), y))
 
@@ -235,7 +241,7 @@ def decode_noise(static, variables, z: Array, y: Array | None) -> Array:
 def to_data(static, variables, x: Array) -> Array:
   """Model-space states x [B, *shape] (samples, or intermediate x_t) as data [B, ...]:
   images in [0, 1], or a latent diffusion's codes through its run's decoder."""
-  rescale, latent = static[4], static[5]
+  rescale, latent = static.rescale, static.latent
   if latent is not None:
     decode, dec_static = latent
     return decode(dec_static, variables[LATENT], x, None)
@@ -370,11 +376,17 @@ class DiffusionFamily(SingleNetworkFamily):
     if latent is not None:
       dec = latent.family_impl.decoding(latent.exp)
     rescale = _image_data(exp.spec) and latent is None
-    return DiffusionStatic((exp.model, exp.cfg.objective, exp.cfg.eval, self._shape(exp),
-                            rescale, dec))
+    return DiffusionStatic(exp.model, exp.cfg.objective, exp.cfg.eval, self._shape(exp),
+                           rescale, dec)
 
   def decoding(self, exp):
     return decode_noise, self._static(exp)
+
+  def decode(self, run, z: Array, y: Array | None) -> Array:
+    # Not one program around the sampling chain: its samplers are compiled per shape
+    # already, and evaluation and the report share those programs.
+    decode, static = self.decoding(run.exp)
+    return decode(static, run.variables, z, y)
 
   def sample_codes(self, run, key: Array, num_samples: int) -> Array:
     return jax.random.normal(key, (num_samples, self.latent_dim(run.exp)))

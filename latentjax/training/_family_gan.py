@@ -31,6 +31,7 @@ global example index (``example_keys``), so every compilation draws the same noi
 
 import dataclasses
 import functools
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -48,21 +49,11 @@ G, D = "generator", "discriminator"
 _NOISE, _MIX = 0, 1  # purpose tags within one update's key
 
 
-class GANNetworks(tuple):
-  """``(generator, discriminator)``, the unbound modules of a GAN run."""
+class GANNetworks(NamedTuple):
+  """The unbound modules of a GAN run (hashable: a compile-time constant of its steps)."""
 
-  __slots__ = ()
-
-  def __new__(cls, generator, discriminator):
-    return super().__new__(cls, (generator, discriminator))
-
-  @property
-  def generator(self):
-    return self[0]
-
-  @property
-  def discriminator(self):
-    return self[1]
+  generator: Any
+  discriminator: Any
 
 
 def _image_data(spec) -> bool:
