@@ -34,10 +34,10 @@ demo: $(STAMP)
 # The suite in two parts: `make test` everything but the long end-to-end tests marked
 # @pytest.mark.slow, `make test-slow` those (CI runs both).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not slow" --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow" --durations=15 $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -m slow --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m slow --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check latentjax experiments configs tests

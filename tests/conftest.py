@@ -70,20 +70,22 @@ def digits_feature_net(tfds_data_dir, tmp_path_factory):
   config = classifier_digits.get_config("smoke")
   config.data.data_dir = tfds_data_dir
   config.train.num_steps = 60
+  config.train.num_devices = 1
   return training.feature_network("digits", config=config, cache_dir=cache), cache
 
 
 @pytest.fixture(scope="session")
 def vae_smoke_run(tfds_data_dir, tmp_path_factory):
-  """The folder of a finished ``vae_digits:smoke`` run (8 steps, 4 fake devices), trained once.
+  """The folder of a finished ``vae_digits:smoke`` run (8 steps, one device), trained once.
 
-  Tests read it (load, evaluate, use it as a latent run); none trains it further.
+  The config is ``tests._helpers.smoke_config(vae_digits, tfds_data_dir)``: tests that
+  train the same config compare against it. Tests read it (load, evaluate, use it as a
+  latent run); none trains it further.
   """
   from configs import vae_digits
   from latentjax import training
+  from tests._helpers import smoke_config
 
   workdir = str(tmp_path_factory.mktemp("vae_smoke_run"))
-  config = vae_digits.get_config("smoke")
-  config.data.data_dir = tfds_data_dir
-  training.train(config, workdir)
+  training.train(smoke_config(vae_digits, tfds_data_dir), workdir)
   return workdir

@@ -19,6 +19,7 @@ import pytest
 from configs import vae_digits
 from experiments import _cli
 from latentjax import training
+from tests._helpers import smoke_config
 
 # What orbax raises when tensorstore runs out of space in its background writer.
 _TENSORSTORE_ENOSPC = (
@@ -30,9 +31,7 @@ _TENSORSTORE_ENOSPC = (
 
 
 def _config(data_dir):
-  c = vae_digits.get_config("smoke")
-  c.data.data_dir = data_dir
-  return c
+  return smoke_config(vae_digits, data_dir)
 
 
 def _size(path) -> int:

@@ -15,14 +15,11 @@ from configs import classifier_digits, classifier_sprites
 from latentjax import data, metrics, training
 from latentjax.training._config import ConfigError, ExperimentConfig
 from latentjax.training._experiment import build_experiment
+from tests._helpers import smoke_config
 
 
 def _config(data_dir, **train):
-  c = classifier_digits.get_config("smoke")
-  c.data.data_dir = data_dir
-  for k, v in train.items():
-    c.train[k] = v
-  return c
+  return smoke_config(classifier_digits, data_dir, train=train)
 
 
 def test_feature_network_trains_once_then_loads_from_the_cache(digits_feature_net, tfds_data_dir):

@@ -1,12 +1,13 @@
 """Bad command lines, as a user types them: one ``error:`` line naming the key, no traceback.
 
-Each invocation runs the real entry point in a subprocess. Before these fixes an unknown
-override key, a missing config file, an unknown ``:arg`` and a damaged checkpoint printed
-tracebacks, a NaN learning rate trained until the NaN stop, and a bad split or batch size
-failed late with a message that did not name the key.
+Each invocation is the real entry point in a process of its own (`run_entry_points`: the
+processes are forked from one that imported the dependencies once); one case runs in a
+fresh interpreter, start to exit. Before these fixes an unknown override key, a missing
+config file, an unknown ``:arg`` and a damaged checkpoint printed tracebacks, a NaN
+learning rate trained until the NaN stop, and a bad split or batch size failed late with
+a message that did not name the key.
 """
 
-import concurrent.futures
 import os
 import shutil
 
@@ -14,7 +15,10 @@ import pytest
 
 from configs import vae_digits
 from latentjax import training
-from tests._helpers import run_module
+from tests._helpers import run_entry_points, run_module, smoke_config
+
+# Its module-scoped runs are trained once: every test of the file on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_cli_errors")
 
 _COMMON = [  # (arguments after --config=..., what the error line must name)
     (["--config.train.num_stepz=10"], "config.train.num_stepz"),
@@ -25,6 +29,7 @@ _ONCE = [
     (["--config.train.num_steps=abc"], "--config.train.num_steps=abc"),
     (["--config.model.latent_dim=-3"], "config.model.latent_dim"),
     (["--config.objective.beta=inf"], "config.objective.beta"),
+    (["--config.objective.beta=-2.0"], "config.objective.beta must be >= 0, got -2.0"),
     (["--config.model.family=vea"], "config.model.family"),
     (["--config.model.hidden_dims=abc"], "config.model.hidden_dims"),
     (["--config.objective.binarize=maybe"], "--config.objective.binarize=maybe"),
@@ -51,22 +56,18 @@ _OTHER_FAMILIES = [  # (config, arguments, what the error line must name): one v
 ]
 
 
-def _check(proc, needle):
+def _check(proc, *needles):
   errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
   assert proc.returncode == 1, proc.stderr[-2000:]
   assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
   assert len(errors) == 1, proc.stderr[-2000:]
-  assert needle in errors[0], errors[0]
+  for needle in needles:
+    assert needle in errors[0], errors[0]
 
 
-def _train(config, workdir, data_dir, *extra):
-  return run_module("experiments.train", f"--config={config}", f"--workdir={workdir}",
-                    f"--config.data.data_dir={data_dir}", *extra, timeout=300)
-
-
-def _in_parallel(calls):
-  with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-    return list(pool.map(lambda c: c(), calls))
+def _train_args(config, workdir, data_dir, *extra):
+  return ("experiments.train", [f"--config={config}", f"--workdir={workdir}",
+                                f"--config.data.data_dir={data_dir}", *extra])
 
 
 def test_bad_overrides_for_every_family_give_one_error_line(tfds_data_dir, tmp_path):
@@ -79,21 +80,31 @@ def test_bad_overrides_for_every_family_give_one_error_line(tfds_data_dir, tmp_p
             for name, args, needle in _OTHER_FAMILIES]
   cases += [("configs/nope.py", [], "--config=configs/nope.py: no such config file; "),
             ("configs/vae_digits.py:smok", [], "Unknown config argument 'smok'")]
-  calls = [lambda c=c, i=i: _train(c[0], tmp_path / f"run{i}", tfds_data_dir, *c[1])
-           for i, c in enumerate(cases)]
-  for (config, args, needle), proc in zip(cases, _in_parallel(calls), strict=True):
+  empty = tmp_path / "empty_tfds"  # a dataset that is not there, and may not be downloaded
+  empty.mkdir()
+  missing = _train_args("configs/vae_digits.py:smoke", tmp_path / "missing", empty,
+                        "--config.data.name=mnist", "--config.data.download=False")
+  *runs, missing_run = run_entry_points(
+      [_train_args(c[0], tmp_path / f"run{i}", tfds_data_dir, *c[1])
+       for i, c in enumerate(cases)] + [missing])
+  for (config, args, needle), proc in zip(cases, runs, strict=True):
     try:
       _check(proc, needle)
     except AssertionError as e:
       raise AssertionError(f"{config} {' '.join(args)}: {e}") from None
+  _check(missing_run, "mnist", "tfds build")
+
+
+def test_a_bad_override_in_a_fresh_interpreter_gives_one_error_line(tfds_data_dir, tmp_path):
+  module, args = _train_args("configs/vae_digits.py:smoke", tmp_path, tfds_data_dir,
+                             "--config.train.num_stepz=10")
+  _check(run_module(module, *args, timeout=300), "config.train.num_stepz")
 
 
 @pytest.fixture(scope="module")
 def trained_run(tfds_data_dir, tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("trained"))
-  c = vae_digits.get_config("smoke")
-  c.data.data_dir = tfds_data_dir
-  training.train(c, workdir, until_step=4)
+  training.train(smoke_config(vae_digits, tfds_data_dir), workdir, until_step=4)
   return workdir
 
 
@@ -106,20 +117,23 @@ def _damaged_copy(run, dest):
 
 
 def test_damaged_runs_and_mismatched_resumes_give_one_error_line(
-    trained_run, tfds_data_dir, tmp_path):
+    trained_run, vae_smoke_run, tfds_data_dir, tmp_path):
   damaged = _damaged_copy(trained_run, str(tmp_path / "damaged"))
   mismatched = shutil.copytree(trained_run, str(tmp_path / "mismatched"))
-  config = "configs/vae_digits.py:smoke"
-  calls = [
-      lambda: _train(config, damaged, tfds_data_dir),
-      lambda: run_module("experiments.evaluate", f"--workdir={damaged}", timeout=300),
-      lambda: _train(config, mismatched, tfds_data_dir, "--config.data.batch_size=32"),
-      lambda: run_module("experiments.evaluate", f"--workdir={tmp_path / 'nothing'}",
-                         timeout=300),
-      lambda: run_module("experiments.explore", f"--workdir={tmp_path / 'nothing'}",
-                         timeout=300),
-  ]
-  needles = ["damaged: step 4", "damaged: step 4", "config.data.batch_size: 16 in the run",
-             "config.json not found", "config.json not found"]
-  for needle, proc in zip(needles, _in_parallel(calls), strict=True):
-    _check(proc, needle)
+  config, one_device = "configs/vae_digits.py:smoke", "--config.train.num_devices=1"
+  nothing = tmp_path / "nothing"
+  runs = run_entry_points([
+      _train_args(config, damaged, tfds_data_dir, one_device),
+      ("experiments.evaluate", [f"--workdir={damaged}"]),
+      _train_args(config, mismatched, tfds_data_dir, one_device,
+                  "--config.data.batch_size=32"),
+      ("experiments.evaluate", [f"--workdir={nothing}"]),
+      ("experiments.explore", [f"--workdir={nothing}"]),
+      ("experiments.explore", [f"--workdir={vae_smoke_run}",  # a companion that does not fit
+                               f"--companion_workdir={vae_smoke_run}", "--small"]),
+  ])
+  needles = [["damaged: step 4"], ["damaged: step 4"], ["config.data.batch_size: 16 in the run"],
+             ["config.json not found"], ["config.json not found"],
+             ["--companion_workdir", "2-D latent"]]
+  for needle, proc in zip(needles, runs, strict=True):
+    _check(proc, *needle)

@@ -8,7 +8,7 @@ run ended in a 20-line traceback.
 import ast
 import pathlib
 
-from tests._helpers import REPO, run_module
+from tests._helpers import REPO
 
 _SCRIPTS = sorted((pathlib.Path(REPO) / "experiments").glob("*.py"))
 
@@ -24,15 +24,6 @@ def test_entry_point_docstrings_keep_every_line():
     source_lines = node.end_lineno - node.lineno + 1
     assert node.value.count("\n") + 1 == source_lines, (
         f"{path.name}: a backslash at a line end joins two lines of its help text")
-
-
-def test_companion_run_that_does_not_fit_gives_one_error_line(vae_smoke_run):
-  proc = run_module("experiments.explore", f"--workdir={vae_smoke_run}",
-                    f"--companion_workdir={vae_smoke_run}", "--small", timeout=300)
-  assert proc.returncode == 1, proc.stderr[-2000:]
-  assert "Traceback" not in proc.stderr
-  lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
-  assert len(lines) == 1 and "--companion_workdir" in lines[0] and "2-D latent" in lines[0]
 
 
 def test_train_help_lists_every_config_with_its_summary():

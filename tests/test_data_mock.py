@@ -28,6 +28,7 @@ def test_real_dataset_trains_and_evaluates_under_mock_data(name, tmp_path):
   config.model.hidden_dims = (16,)
   config.model.latent_dim = 2
   config.train.num_steps = 2
+  config.train.num_devices = 1
   config.train.log_every_steps = 1
   config.train.checkpoint_every_steps = 2
   config.eval.num_examples = 8

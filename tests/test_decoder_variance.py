@@ -12,6 +12,9 @@ from configs import vae2d_digits
 from latentjax import latent_ops as lo
 from latentjax import training
 
+# Its module-scoped runs are trained once: every test of the file on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_decoder_variance")
+
 
 @pytest.fixture(scope="module")
 def vae2d(tfds_data_dir, tmp_path_factory):

@@ -18,6 +18,9 @@ from latentjax.training._evaluate import eval_batches
 from latentjax.training._experiment import build_experiment, init_state
 from latentjax.training._run import Run
 
+# Its module-scoped runs are trained once: every test of the file on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_diffusion_evaluation")
+
 _NUM_EXAMPLES = 40  # one whole batch of 32 and a partial one
 
 

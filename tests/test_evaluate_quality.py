@@ -17,7 +17,7 @@ import pytest
 from configs import betavae_sprites, cvae_digits, dcgan_digits, vae_digits
 from latentjax import explore, training
 from latentjax.training._config import ConfigError
-from tests._helpers import run_module
+from tests._helpers import run_module, smoke_config
 
 SAMPLE_KEYS = ("fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage",
                "classes_covered", "class_coverage", "class_kl", "is_mean")
@@ -25,11 +25,7 @@ FRACTIONS = ("precision", "recall", "coverage", "class_coverage")
 
 
 def _smoke(module, data_dir, **eval_keys):
-  c = module.get_config("smoke")
-  c.data.data_dir = data_dir
-  for k, v in eval_keys.items():
-    c.eval[k] = v
-  return c
+  return smoke_config(module, data_dir, eval=eval_keys)
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ from configs import cvae_digits, vae2d_digits, vae_digits
 from latentjax import explore, training
 from tests._helpers import run_module
 
+# Its module-scoped runs are trained once: every test of the file on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_explore")
+
 # The entry point's environment: XLA without its backend optimisations, as in this module.
 UNOPTIMISED = {"JAX_DISABLE_MOST_OPTIMIZATIONS": "1"}
 
@@ -174,9 +177,3 @@ def test_companion_must_be_two_dimensional(runs):
   with pytest.raises(ValueError, match="`companion_workdir` .* must hold a run with a 2-D"):
     explore.build_report(runs["vae2d"], companion_workdir=runs["cvae"],
                          settings=explore.ExploreSettings.small())
-
-
-def test_explore_entry_point_reports_a_missing_run(tmp_path):
-  proc = run_module("experiments.explore", f"--workdir={tmp_path / 'nothing'}", timeout=300)
-  assert proc.returncode == 1 and "Traceback" not in proc.stderr
-  assert "error:" in proc.stderr and "config.json" in proc.stderr

@@ -20,6 +20,9 @@ from tests.test_explore import parse_report
 from tests.test_explore_gan import _finite_cells
 from tests.test_viz_grids import tile_layout
 
+# Its module-scoped runs are trained once: every test of the file on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_explore_diffusion")
+
 # Sizes of everything the report computes, small enough for the sampler in every decode.
 _SETTINGS = dict(num_examples=24, num_pairs=1, num_frames=4, length_resolution=6,
                  gif_frames=3, num_pca=1, traversal_steps=3, num_analogies=1, tsne=False,

@@ -18,6 +18,9 @@ from latentjax import explore, training
 from tests._helpers import run_module
 from tests.test_explore import UNOPTIMISED, parse_report, pictures
 
+# Its module-scoped runs are trained once: every test of the file on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_explore_gan")
+
 ENCODED_ONLY = ("Reconstructions", "Arithmetic and attribute directions",
                 "Latent scatter and clusters", "Geometry: magnification factor and geodesics")
 INTERPOLATIONS = "Interpolations: linear, spherical and geodesic"

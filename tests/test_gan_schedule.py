@@ -31,6 +31,7 @@ def _closed_form(peak: float, k: int) -> float:
 def _config(name):
   c = importlib.import_module(f"configs.{name}").get_config("smoke")
   c.objective.n_critic = N_CRITIC
+  c.train.num_devices = 1
   c.data.batch_size = 8 * N_CRITIC
   c.optim.name = "sgd"
   c.optim.b1 = 0.0  # no momentum: an update is -lr * gradient

@@ -12,6 +12,9 @@ from flax import traverse_util
 from latentjax import metrics, models
 from latentjax.models import _inception
 
+# Its module-scoped runs are trained once: every test of the file on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_inception")
+
 SHAPES = models.inception_variable_shapes()
 FLAT_SHAPES = traverse_util.flatten_dict(SHAPES)
 

@@ -14,6 +14,9 @@ from latentjax import models, training
 from latentjax.training._config import upgrade_saved_config
 from latentjax.training._experiment import example_inputs
 
+# Its module-scoped runs are trained once: every test of the file on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_mixed_precision")
+
 # bfloat16 training of the small VAE reaches the float32 run's loss within this relative
 # margin (mean loss of the last 25 of 150 identical steps; measured: below 0.1%).
 LOSS_MARGIN = 0.02

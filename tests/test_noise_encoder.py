@@ -24,6 +24,9 @@ from latentjax.training._family_diffusion import eps_function
 from latentjax.training._noise_encoder_eval import noise_encoder_metrics
 from latentjax.training._steps import example_keys
 
+# Its module-scoped runs are trained once: every test of the file on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_noise_encoder")
+
 
 def _small(c, data_dir):
   """The smoke config with a one-level U-Net on one device: few, small compiles."""

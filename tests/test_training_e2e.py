@@ -1,7 +1,8 @@
 """End to end: every experiment config trains, checkpoints, resumes and evaluates.
 
 Each config's ``:smoke`` variant runs for a few steps on the built-in data (built once
-per session in a temporary TFDS directory), over the 4 fake devices of conftest.
+per session in a temporary TFDS directory); ``vae_digits`` over 2 of conftest's fake
+devices, the others on one.
 """
 
 import json
@@ -13,17 +14,20 @@ import pytest
 
 from configs import ae_digits, betavae_sprites, cvae_digits, vae_digits
 from latentjax import training
+from tests import _helpers
 
 CONFIGS = {"ae_digits": ae_digits, "vae_digits": vae_digits, "cvae_digits": cvae_digits,
            "betavae_sprites": betavae_sprites}
 
 
+# The one run of the full stack over several devices (sharded, 2 of conftest's fakes);
+# the others on one. Parallel training itself is test_training_parallel's.
+MULTI_DEVICE = "vae_digits"
+
+
 def smoke_config(name, data_dir, **train):
-  config = CONFIGS[name].get_config("smoke")
-  config.data.data_dir = data_dir
-  for k, v in train.items():
-    config.train[k] = v
-  return config
+  devices = 2 if name == MULTI_DEVICE else 1
+  return _helpers.smoke_config(CONFIGS[name], data_dir, train={"num_devices": devices, **train})
 
 
 def final_arrays(workdir):
@@ -67,8 +71,8 @@ def test_smoke_run_resumes_exactly_and_evaluates(name, tfds_data_dir, tmp_path):
 
 
 def test_training_reduces_the_loss(tfds_data_dir, tmp_path):
-  config = smoke_config("vae_digits", tfds_data_dir, num_steps=300, log_every_steps=10,
-                        checkpoint_every_steps=300)
+  config = smoke_config("vae_digits", tfds_data_dir, num_devices=1, num_steps=300,
+                        log_every_steps=10, checkpoint_every_steps=300)
   config.data.batch_size = 64
   training.train(config, str(tmp_path))
   losses = [r["loss"] for r in training.read_metrics(str(tmp_path), split="train")]
@@ -77,8 +81,8 @@ def test_training_reduces_the_loss(tfds_data_dir, tmp_path):
 
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tfds_data_dir, tmp_path):
   workdir = str(tmp_path)
-  config = smoke_config("vae_digits", tfds_data_dir, num_steps=60, checkpoint_every_steps=10,
-                        log_every_steps=5)
+  config = smoke_config("vae_digits", tfds_data_dir, num_devices=1, num_steps=60,
+                        checkpoint_every_steps=10, log_every_steps=5)
   config.optim.name = "sgd"
   config.optim.b1 = 0.0
   config.optim.learning_rate = 0.05

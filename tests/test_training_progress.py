@@ -12,6 +12,7 @@ from configs import dcgan_digits, vae_digits
 from latentjax import training
 from latentjax.training import _loop
 from latentjax.training._families import get_family
+from tests._helpers import smoke_config
 
 
 def test_progress_text_has_one_rate_and_an_eta():
@@ -34,8 +35,7 @@ def test_a_finished_run_says_so_instead_of_a_full_bar(vae_smoke_run, tfds_data_d
                                                       capsys):
   workdir = tmp_path / "run"
   shutil.copytree(vae_smoke_run, workdir)
-  config = vae_digits.get_config("smoke")
-  config.data.data_dir = tfds_data_dir
+  config = smoke_config(vae_digits, tfds_data_dir)  # vae_smoke_run's config
   capsys.readouterr()
   assert training.train(config, str(workdir)) == {}
   out, err = capsys.readouterr()

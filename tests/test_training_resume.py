@@ -16,15 +16,11 @@ import pytest
 
 from configs import vae_digits
 from latentjax import training
+from tests._helpers import smoke_config
 
 
 def _config(data_dir, **sections):
-  c = vae_digits.get_config("smoke")
-  c.data.data_dir = data_dir
-  for section, values in sections.items():
-    for k, v in values.items():
-      c[section][k] = v
-  return c
+  return smoke_config(vae_digits, data_dir, **sections)
 
 
 def _arrays(workdir, step=None):
@@ -42,7 +38,7 @@ def _assert_equal(a, b):
                "weight_decay": 1e-2, "grad_clip_norm": 1.0},
      "train": {"eval_every_steps": 4}},
     {"optim": {"name": "sgd", "b1": 0.9, "schedule": "cosine", "learning_rate": 0.05},
-     "train": {"parallel": "pmap"}},
+     "train": {"parallel": "pmap", "num_devices": 2}},
 ], ids=["adamw_cosine_warmup_clip_eval", "sgd_momentum_cosine_pmap"])
 def test_interrupted_run_with_step_dependent_schedule_resumes_exactly(
     options, tfds_data_dir, tmp_path):

@@ -22,7 +22,7 @@ import pytest
 
 from configs import vae_digits
 from latentjax import training
-from tests._helpers import REPO
+from tests._helpers import REPO, smoke_config
 
 LOCK = "train.lock"
 _STARTED = "2030-01-02 03:04:05 UTC"
@@ -38,9 +38,7 @@ _HOLDER = textwrap.dedent(f"""
 
 
 def _config(data_dir):
-  c = vae_digits.get_config("smoke")
-  c.data.data_dir = data_dir
-  return c
+  return smoke_config(vae_digits, data_dir)
 
 
 def _start_holder(workdir):
