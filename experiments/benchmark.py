@@ -13,7 +13,7 @@ Each workload is a function registered under its name with ``@register("name")``
 receives ``configs/bench_<name>.py``'s ``get_config()`` (``get_config("smoke")`` with
 ``--smoke``) and returns a flat dict of figures. Shared figures (device, JAX version,
 the machine's float32 matmul peak: the best of square matmuls of several sizes with the
-workloads' compiler options, see ``_bench_peak``) are measured once per run, the same
+workloads' compiler options, see ``workloads.peak``) are measured once per run, the same
 with ``--smoke``. An unknown name lists the
 registered ones. ``--conv_impl`` (a comma list of "auto", "xla", "fast") sets the
 convolution implementations of every workload whose config has ``conv_impls``; each
@@ -39,15 +39,8 @@ from collections.abc import Callable
 
 from absl import app, flags
 
-from experiments import (
-    _bench_convlayers,
-    _bench_gan,
-    _bench_metrics,
-    _bench_models,
-    _bench_unet,
-    _cli,
-)
-from experiments._bench_peak import matmul_peak_gflops
+from experiments import _cli, workloads
+from experiments.workloads.peak import matmul_peak_gflops
 
 _WORKLOADS = flags.DEFINE_list(
     "workloads", None, "Comma-separated workloads to run (default: all registered).")
@@ -300,12 +293,12 @@ def geodesic_workload(config) -> dict:
 
 # --------------------------------------------------------------------------- others
 
-register("convvae32")(_bench_models.convvae32_workload)
-register("dcgan32")(_bench_gan.dcgan32_workload)
-register("unet32")(_bench_unet.unet32_workload)
-register("convlayers")(_bench_convlayers.convlayers_workload)
-register("pipeline")(_bench_models.pipeline_workload)
-register("metrics")(_bench_metrics.metrics_workload)
+register("convvae32")(workloads.models.convvae32_workload)
+register("dcgan32")(workloads.gan.dcgan32_workload)
+register("unet32")(workloads.unet.unet32_workload)
+register("convlayers")(workloads.convlayers.convlayers_workload)
+register("pipeline")(workloads.models.pipeline_workload)
+register("metrics")(workloads.metrics.metrics_workload)
 
 
 # --------------------------------------------------------------------------- driver
@@ -390,7 +383,7 @@ def run_workloads(names=None, smoke: bool = False, conv_impls=None,
       config.profile_dir = trace_dir  # the timed windows only
       figures = _run_workload(name, config, compute_dtypes)
     else:
-      with _bench_models.profiled(trace_dir):
+      with workloads.models.profiled(trace_dir):
         figures = _run_workload(name, config, compute_dtypes)
     for key in [k for k in figures if k.startswith("achieved_gflops")]:
       fraction = "fraction_of_matmul_peak" + key[len("achieved_gflops"):]

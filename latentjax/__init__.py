@@ -17,6 +17,7 @@ _SUBPACKAGES = (
     "data",
     "diffusion",
     "explore",
+    "kernels",
     "metrics",
     "latent_ops",
     "models",

@@ -16,7 +16,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments import _bench_peak, benchmark
+from experiments import benchmark, workloads
 
 # Sizes the peak measures: on a quiet machine the larger one runs faster, on a loaded one
 # (other processes taking turns on the cores) the smaller one; a peak measured at one size
@@ -57,12 +57,12 @@ def test_fraction_of_matmul_peak_of_a_matmul_workload_is_at_most_one(monkeypatch
 
 
 def test_peak_covers_every_size_and_option_set_with_the_best_repeat():
-  timings = _bench_peak.matmul_timings(sizes=(16, 32), repeats=3)
-  names = set(_bench_peak.compiler_option_sets())
+  timings = workloads.peak.matmul_timings(sizes=(16, 32), repeats=3)
+  names = set(workloads.peak.compiler_option_sets())
   assert set(timings) == {(n, name) for n in (16, 32) for name in names}
   assert all(len(s) == 3 and min(s) > 0 for s in timings.values())
   best = max(2.0 * n**3 / min(s) / 1e9 for (n, _), s in timings.items())
-  assert _bench_peak.peak_gflops(timings) == best
+  assert workloads.peak.peak_gflops(timings) == best
   for (n, _), seconds in timings.items():  # each matmul, reported as a workload would be
     median = sorted(seconds)[len(seconds) // 2]  # benchmark.median_time's
     assert 2.0 * n**3 / median / 1e9 <= best
@@ -75,7 +75,7 @@ def test_peak_covers_every_size_and_option_set_with_the_best_repeat():
     st.data())
 def test_no_window_subset_of_a_measured_matmul_beats_the_peak(timings, data):
   """A workload timing one measured matmul: any windows from the same timings, any median."""
-  peak = _bench_peak.peak_gflops(timings)
+  peak = workloads.peak.peak_gflops(timings)
   (n, name) = data.draw(st.sampled_from(sorted(timings)))
   windows = data.draw(st.lists(st.sampled_from(timings[(n, name)]), min_size=1))
   flops = 2.0 * n**3

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import ml_collections
 import pytest
 
-from experiments import _bench_models, benchmark
+from experiments import benchmark, workloads
 
 
 def _fake_make_run(calls):
@@ -29,7 +29,7 @@ def _config(**extra):
 
 def test_every_implementation_is_timed_in_every_compute_dtype(tmp_path):
   calls = []
-  out = _bench_models.compare_conv_impls(
+  out = workloads.models.compare_conv_impls(
       _config(compute_dtypes=("float32", "bfloat16"), profile_dir=str(tmp_path)),
       _fake_make_run(calls), model_flops=8.0, head={"batch_size": 4})
   assert calls == [("xla", "float32"), ("xla", "bfloat16"), ("fast", "float32"),
@@ -46,7 +46,7 @@ def test_every_implementation_is_timed_in_every_compute_dtype(tmp_path):
 
 
 def test_one_dtype_keeps_the_unsuffixed_names():
-  out = _bench_models.compare_conv_impls(_config(conv_impls=("xla",)), _fake_make_run([]),
+  out = workloads.models.compare_conv_impls(_config(conv_impls=("xla",)), _fake_make_run([]),
                                          model_flops=8.0, head={})
   assert out["examples_per_s"] > 0
   assert (out["conv_impl"], out["compute_dtype"]) == ("xla", "float32")

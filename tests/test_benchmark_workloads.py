@@ -7,25 +7,26 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments import _bench_gan, _bench_metrics, _bench_models, _bench_unet, benchmark
+from experiments import benchmark, workloads
 from latentjax import metrics
 
 
 def test_convvae32_model_flops_and_parameters_match_benchmarks_md():
   # The figures the workload reports, from its real network and FLOP count.
-  checks = _bench_models.convvae32_checksums(benchmark.load_config("convvae32"))
+  checks = workloads.models.convvae32_checksums(benchmark.load_config("convvae32"))
   assert checks["parameters"] == 1_119_811  # BENCHMARKS.md checksums
   assert checks["model_gflop_per_step"] == pytest.approx(7.550, abs=1e-3)
 
 
 def test_conv_vae_forward_macs_counts_each_layer_of_the_network():
   # 32x32x3 -> conv 32 -> 64 -> 128 (4x4, stride 2) -> Dense 256 | Dense 2048 -> back.
-  assert _bench_models.conv_vae_forward_macs((32, 32, 3), (32, 64, 128), 128) == [
+  assert workloads.models.conv_vae_forward_macs((32, 32, 3), (32, 64, 128), 128) == [
       16 * 16 * 32 * 16 * 3, 8 * 8 * 64 * 16 * 32, 4 * 4 * 128 * 16 * 64,
       4 * 4 * 128 * 256, 128 * 4 * 4 * 128,
       4 * 4 * 16 * 128 * 64, 8 * 8 * 16 * 64 * 32, 16 * 16 * 16 * 32 * 3]
 
 
+@pytest.mark.slow
 def test_convvae32_and_pipeline_smoke(tfds_data_dir, monkeypatch):
   config = benchmark.load_config("pipeline", smoke=True)
   config.data_dir = tfds_data_dir
@@ -38,10 +39,11 @@ def test_convvae32_and_pipeline_smoke(tfds_data_dir, monkeypatch):
   assert vae["parameters"] == 1_119_811  # BENCHMARKS.md: the same network
   assert vae["examples_per_s"] > 0 and vae["compile_s"] > 0
   assert vae["model_gflop_per_step"] == pytest.approx(7.550 * 4 / 128, rel=1e-3)
-  assert 0 < vae["fraction_of_matmul_peak"] <= 1  # the peak is the machine's (_bench_peak)
+  assert 0 < vae["fraction_of_matmul_peak"] <= 1  # the peak is the machine's (workloads.peak)
   assert results["workloads"]["pipeline"]["digits_batches_per_s"] > 0
 
 
+@pytest.mark.slow
 def test_conv_impl_option_reports_each_implementation_side_by_side():
   results = benchmark.run_workloads(["convvae32", "convlayers"], smoke=True,
                                     conv_impls=["xla", "fast"])
@@ -68,7 +70,7 @@ def test_unknown_conv_impl_lists_the_valid_ones():
 
 
 def test_dcgan32_model_flops_and_parameters_match_benchmarks_md():
-  checks = _bench_gan.dcgan32_checksums(benchmark.load_config("dcgan32"))
+  checks = workloads.gan.dcgan32_checksums(benchmark.load_config("dcgan32"))
   assert checks["parameters_g"] == 1_195_587  # BENCHMARKS.md checksums
   assert checks["parameters_d"] == 662_977
   assert checks["parameters"] == 1_858_564
@@ -76,7 +78,7 @@ def test_dcgan32_model_flops_and_parameters_match_benchmarks_md():
 
 
 def test_dcgan32_forward_macs_counts_each_layer_of_both_networks():
-  g, d = _bench_gan.dcgan32_forward_macs(128, (32, 32, 3), (256, 128, 64), (64, 128, 256))
+  g, d = workloads.gan.dcgan32_forward_macs(128, (32, 32, 3), (256, 128, 64), (64, 128, 256))
   assert g == [128 * 4 * 4 * 256, 4 * 4 * 16 * 256 * 128, 8 * 8 * 16 * 128 * 64,
                16 * 16 * 16 * 64 * 3]
   assert d == [16 * 16 * 16 * 3 * 64, 8 * 8 * 16 * 64 * 128, 4 * 4 * 16 * 128 * 256,
@@ -92,8 +94,8 @@ def test_dcgan32_step_is_a_d_update_then_a_g_update_through_the_new_d():
   from latentjax import objectives
 
   config = benchmark.load_config("dcgan32", smoke=True)
-  gen, disc = _bench_gan._models(config)
-  g_vars, d_vars = _bench_gan._init(config, gen, disc, jax.random.PRNGKey(3))
+  gen, disc = workloads.gan._models(config)
+  g_vars, d_vars = workloads.gan._init(config, gen, disc, jax.random.PRNGKey(3))
   # SGD, not Adam: Adam's first step is sign(gradient), which turns the round-off-sized
   # gradients of the biases ahead of BatchNorm (zero in exact arithmetic) into +-lr.
   tx = optax.sgd(0.1)
@@ -102,7 +104,7 @@ def test_dcgan32_step_is_a_d_update_then_a_g_update_through_the_new_d():
            "d_params": d_vars["params"], "g_opt": tx.init(g_vars["params"]),
            "d_opt": tx.init(d_vars["params"]), "key": jax.random.PRNGKey(4)}
   real = jax.random.uniform(jax.random.PRNGKey(5), (4, 32, 32, 3), minval=-1.0, maxval=1.0)
-  new, metrics = jax.jit(_bench_gan.make_dcgan_step(gen, disc, loss, tx, tx, 128))(state, real)
+  new, metrics = jax.jit(workloads.gan.make_dcgan_step(gen, disc, loss, tx, tx, 128))(state, real)
 
   z = jax.random.normal(jax.random.split(state["key"])[1], (4, 128))
   g_apply = lambda p: gen.apply({"params": p, "batch_stats": g_vars["batch_stats"]}, z,
@@ -126,6 +128,7 @@ def test_dcgan32_step_is_a_d_update_then_a_g_update_through_the_new_d():
   assert np.isfinite(float(metrics["d_loss"])) and np.isfinite(float(metrics["g_loss"]))
 
 
+@pytest.mark.slow
 def test_dcgan32_smoke_reports_each_conv_impl_side_by_side():
   results = benchmark.run_workloads(["dcgan32"], smoke=True, conv_impls=["xla", "fast"])
   gan = results["workloads"]["dcgan32"]
@@ -141,7 +144,7 @@ def test_dcgan32_smoke_reports_each_conv_impl_side_by_side():
 
 
 def test_unet32_model_flops_and_parameters_match_benchmarks_md():
-  checks = _bench_unet.unet32_checksums(benchmark.load_config("unet32"))
+  checks = workloads.unet.unet32_checksums(benchmark.load_config("unet32"))
   assert checks["parameters"] == 4_437_699  # BENCHMARKS.md checksums
   assert checks["model_gflop_per_step"] == pytest.approx(393.47, abs=5e-3)
   assert checks["model_gflop_per_forward"] == pytest.approx(131.23, abs=5e-3)
@@ -174,12 +177,12 @@ def _traced_macs(jaxpr):
 
 def test_unet_forward_macs_count_every_conv_and_matmul_of_the_traced_network():
   config = benchmark.load_config("unet32")
-  net = _bench_unet._model(config)
-  variables = jax.eval_shape(lambda k: _bench_unet._init(net, config, k), jax.random.PRNGKey(0))
+  net = workloads.unet._model(config)
+  variables = jax.eval_shape(lambda k: workloads.unet._init(net, config, k), jax.random.PRNGKey(0))
   x = jax.ShapeDtypeStruct((1, 32, 32, 3), jnp.float32)
   t = jax.ShapeDtypeStruct((1,), jnp.int32)
   total, batched = _traced_macs(jax.make_jaxpr(net.apply)(variables, x, t).jaxpr)
-  layers = _bench_unet._layer_macs(config)
+  layers = workloads.unet._layer_macs(config)
   assert total == sum(m for _, _, m in layers)
   assert batched == sum(m for _, kind, m in layers if kind == "attention")
 
@@ -188,7 +191,7 @@ def test_unet_forward_macs_count_every_conv_and_matmul_of_the_traced_network():
 def test_unet32_smoke_reports_each_conv_impl_side_by_side():
   results = benchmark.run_workloads(["unet32"], smoke=True, conv_impls=["xla", "fast"])
   unet = results["workloads"]["unet32"]
-  checks = _bench_unet.unet32_checksums(benchmark.load_config("unet32", smoke=True))
+  checks = workloads.unet.unet32_checksums(benchmark.load_config("unet32", smoke=True))
   assert unet["parameters"] == checks["parameters"]
   assert unet["model_gflop_per_step"] == pytest.approx(checks["model_gflop_per_step"])
   assert unet["model_gflop_per_forward"] == pytest.approx(checks["model_gflop_per_forward"])
@@ -215,7 +218,7 @@ def test_ddim_benchmark_window_walks_the_50_step_grid():
       calls.append(t)
       return jnp.zeros_like(x)
 
-  out = _bench_unet.make_ddim_window(Recorder(), s, 50, 50)({}, jnp.ones((1, 2, 2, 1)), 0)
+  out = workloads.unet.make_ddim_window(Recorder(), s, 50, 50)({}, jnp.ones((1, 2, 2, 1)), 0)
   # One traced U-Net call inside the scan; the grid it walks is DDIM's 980, 960, ..., 0.
   assert len(calls) == 1
   np.testing.assert_array_equal(diffusion.timesteps(1000, 50), np.arange(980, -1, -20))
@@ -238,12 +241,12 @@ def test_metrics_workload_at_2000_points_reports_time_memory_and_the_metrics():
     assert figures[f"{tag}_prdc_s"] > 0 and figures[f"{tag}_fid_s"] > 0
     assert figures[f"{tag}_fid_peak_rss_mib"] >= figures[f"{tag}_rss_before_mib"] > 0
     # The metrics of the workload's own feature sets (fake shifted by 0.1: FID > 0).
-    real, fake = _bench_metrics.feature_sets(2000, width, config.fake_shift, config.seed)
+    real, fake = workloads.metrics.feature_sets(2000, width, config.fake_shift, config.seed)
     assert figures[f"{tag}_fid"] == pytest.approx(metrics.fid_from_features(real, fake))
     assert figures[f"{tag}_fid"] > 0.01 * width
     for key in ("precision", "recall", "coverage"):
       assert 0 < figures[f"{tag}_{key}"] < 1
-  real, fake = _bench_metrics.feature_sets(2000, config.widths[0], config.fake_shift,
+  real, fake = workloads.metrics.feature_sets(2000, config.widths[0], config.fake_shift,
                                            config.seed)
   assert {k: figures[f"w{config.widths[0]}_{k}"] for k in metrics.PRDC_KEYS} == metrics.prdc(
       real, fake, config.nearest_k)

@@ -99,7 +99,10 @@ def test_scripts_the_tests_import_define_no_flag_twice():
         scripts.add(node.module.split(".")[1])
   owners = {}
   for script in sorted(scripts):
-    for name in _flag_names(repo / "experiments" / f"{script}.py"):
+    path = repo / "experiments" / f"{script}.py"
+    files = [path] if path.exists() else sorted((repo / "experiments" / script).glob("*.py"))
+    assert files, script
+    for name in set().union(*map(_flag_names, files)):
       owners.setdefault(name, []).append(script)
   assert {n: s for n, s in owners.items() if len(s) > 1} == {}
   assert "train" not in scripts  # the test of the test: train and inversion_study share --workdir

@@ -20,7 +20,7 @@ from jax import lax
 
 from configs import vae_digits
 from latentjax import models, training
-from latentjax.models import _conv
+from latentjax.kernels import _conv
 from tests._helpers import FakeSpec
 
 DN = ("NHWC", "HWIO", "NHWC")

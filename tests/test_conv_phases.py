@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from latentjax import models
-from latentjax.models import _conv
+from latentjax.kernels import _conv
 
 
 @pytest.fixture(scope="module", autouse=True)

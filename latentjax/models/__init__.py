@@ -8,10 +8,7 @@
     pool3 = models.InceptionV3().apply(models.load_inception_params(path), x)   # FID net
 """
 
-from latentjax.models._autoencoders import VAE, AutoEncoder
-from latentjax.models._classifier import Classifier
-from latentjax.models._code_gaussian import fit_code_gaussian, sample_code_gaussian
-from latentjax.models._conv import (
+from latentjax.kernels._conv import (
     CONV_IMPLS,
     conv_compiler_options,
     conv_general_dilated_fast,
@@ -19,6 +16,9 @@ from latentjax.models._conv import (
     conv_transpose_fast,
     resolve_conv_impl,
 )
+from latentjax.models._autoencoders import VAE, AutoEncoder
+from latentjax.models._classifier import Classifier
+from latentjax.models._code_gaussian import fit_code_gaussian, sample_code_gaussian
 from latentjax.models._conv_layers import (
     FastConvTranspose,
     UpsampleConv,

@@ -23,7 +23,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from latentjax.models._conv import (
+from latentjax.kernels._conv import (
     _NHWC,
     conv_general_dilated_fast,
     conv_transpose_fast,

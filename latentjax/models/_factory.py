@@ -5,8 +5,8 @@ from collections.abc import Callable, Sequence
 
 import flax.linen as nn
 
+from latentjax.kernels._conv import resolve_conv_impl
 from latentjax.models._autoencoders import VAE, AutoEncoder
-from latentjax.models._conv import resolve_conv_impl
 from latentjax.models._decoders import ConvDecoder, MLPDecoder
 from latentjax.models._encoders import ConvEncoder, MLPEncoder
 

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from latentjax.models._conv import resolve_conv_impl
+from latentjax.kernels._conv import resolve_conv_impl
 from latentjax.models._conv_layers import conv_layer, conv_transpose_layer
 from latentjax.models._layers import MLP, one_hot_labels
 

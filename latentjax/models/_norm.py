@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from latentjax.models._conv import resolve_conv_impl
+from latentjax.kernels._conv import resolve_conv_impl
 
 Array = jax.Array
 

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from latentjax.models._conv import resolve_conv_impl
+from latentjax.kernels._conv import resolve_conv_impl
 from latentjax.models._conv_layers import conv_layer, upsample_conv_layer
 from latentjax.models._norm import group_norm_layer
 

@@ -142,7 +142,7 @@ def _dcgan32_run(config, conv_impl, compute_dtype="float32"):
   import jax
   import optax
 
-  from experiments import _bench_models
+  from experiments.workloads import models as workload_models
   from latentjax import models, objectives
 
   gen, disc = _models(config, conv_impl)
@@ -163,7 +163,7 @@ def _dcgan32_run(config, conv_impl, compute_dtype="float32"):
                  compiler_options=models.conv_compiler_options(conv_impl))
   count = lambda p: sum(int(x.size) for x in jax.tree.leaves(p))
   sizes = (count(state["g_params"]), count(state["d_params"]))
-  compiled, state, compile_s, xla_flops = _bench_models.compile_and_warm(
+  compiled, state, compile_s, xla_flops = workload_models.compile_and_warm(
       step, state, (real,), config.timing.warmup_steps)
   return compiled, state, (real,), compile_s, xla_flops, sizes
 
@@ -174,7 +174,7 @@ def dcgan32_workload(config) -> dict:
   Each implementation in ``config.conv_impls`` gets its own compiled step, timed in
   alternating windows, reported as ``convvae32`` reports them.
   """
-  from experiments import _bench_models
+  from experiments.workloads import models as workload_models
 
   head = {"batch_size": config.batch_size}
 
@@ -185,4 +185,4 @@ def dcgan32_workload(config) -> dict:
     head.setdefault("parameters_d", d_params)
     return run
 
-  return _bench_models.compare_conv_impls(config, make_run, dcgan32_model_flops(config), head)
+  return workload_models.compare_conv_impls(config, make_run, dcgan32_model_flops(config), head)

@@ -18,7 +18,7 @@ reference's count; the workload reports both, with and without them.
 
 import numpy as np
 
-from experiments import _bench_models
+from experiments.workloads import models as workload_models
 from latentjax import models
 
 
@@ -265,7 +265,7 @@ def _unet32_run(config, conv_impl, params, compute_dtype="float32"):
   step = jax.jit(make_unet_step(net, tx, _schedule(config), compute_dtype), donate_argnums=0,
                  compiler_options=models.conv_compiler_options(conv_impl))
   num_params = sum(int(x.size) for x in jax.tree.leaves(params))
-  compiled, state, compile_s, xla_flops = _bench_models.compile_and_warm(
+  compiled, state, compile_s, xla_flops = workload_models.compile_and_warm(
       step, state, (x0,), config.timing.warmup_steps)
   return compiled, state, (x0,), compile_s, xla_flops, num_params
 
@@ -288,7 +288,7 @@ def unet32_workload(config) -> dict:
     head.setdefault("parameters", num_params)
     return run
 
-  out = _bench_models.compare_conv_impls(
+  out = workload_models.compare_conv_impls(
       config, make_run, unet32_model_flops(config)["train_step"], head)
   impls = [models.resolve_conv_impl(i) for i in config.conv_impls]
   for impl in impls:
