@@ -70,3 +70,15 @@ def smoke_config(config_module, data_dir, *, num_devices=1, **sections):
     for k, v in values.items():
       config[section][k] = v
   return config
+
+
+def small_unet(config):
+  """``config`` with a one-level U-Net of 8 channels and no attention, in place.
+
+  For tests of what surrounds a diffusion network (evaluation, the report, inversion):
+  it compiles in a fraction of the smoke U-Net's time. The U-Net itself is
+  test_unet's.
+  """
+  config.model.unet_channels, config.model.unet_mult = 8, (1,)
+  config.model.attn_resolutions = ()
+  return config

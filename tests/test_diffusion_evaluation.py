@@ -29,7 +29,7 @@ def _config(data_dir, **overrides):
   c.data.data_dir = data_dir
   c.train.num_devices = 1
   c.eval.num_examples = _NUM_EXAMPLES
-  c.eval.num_sample_images = 4
+  c.eval.num_sample_images = 4  # the smoke U-Net: dropout and a DDIM round trip matter here
   for name, value in overrides.items():
     section, key = name.split("__")
     c[section][key] = value

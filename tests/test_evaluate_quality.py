@@ -136,6 +136,7 @@ def test_quality_during_training_without_a_feature_network_fails_before_training
   assert not os.path.exists(tmp_path / "run" / "checkpoints")
 
 
+@pytest.mark.slow
 def test_evaluate_entry_point_uses_the_cached_feature_network_and_prints_a_table(
     vae_run, digits_feature_net):
   _, cache = digits_feature_net

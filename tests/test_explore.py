@@ -121,6 +121,7 @@ def _is_number(cell: str) -> bool:
   return True
 
 
+@pytest.mark.slow
 def test_explore_entry_point_writes_every_section(runs):
   """The command line on a 16-D VAE with its 2-D companion."""
   proc = run_module("experiments.explore", f"--workdir={runs['vae']}", "--small",

@@ -16,6 +16,7 @@ from PIL import Image
 
 from configs import cddpm_digits
 from latentjax import diffusion, explore, training, viz
+from tests._helpers import small_unet
 from tests.test_explore import parse_report
 from tests.test_explore_gan import _finite_cells
 from tests.test_viz_grids import tile_layout
@@ -38,6 +39,7 @@ def cddpm_run(tfds_data_dir, tmp_path_factory):
   config.train.num_steps = 4
   config.eval.num_examples = 32
   config.eval.num_sample_images = 10
+  small_unet(config)
   workdir = str(tmp_path_factory.mktemp("explore_cddpm"))
   training.train_and_evaluate(config, workdir)
   return workdir

@@ -60,6 +60,7 @@ def _finite_cells(page) -> int:
   return len(numbers)
 
 
+@pytest.mark.slow
 def test_entry_point_on_a_toy2d_gan_shows_mode_coverage(gan_runs):
   proc = run_module("experiments.explore", f"--workdir={gan_runs['ring8']}", "--small",
                     env=UNOPTIMISED, timeout=300)

@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from latentjax import training
-from tests._helpers import FakeSpec
+from tests._helpers import FakeSpec, smoke_config
 
 GAN_CONFIGS = ("gan_ring8", "gan_grid25", "gan_ring8_baseline", "gan_grid25_baseline",
-               "dcgan_digits", "cgan_digits", "dcgan_sprites")
+               "dcgan_digits", "cgan_digits",
+               pytest.param("dcgan_sprites", marks=pytest.mark.slow))  # 64x64: the longest
 # gan_grid25 and the baselines share gan_ring8's networks and step (they differ in the
 # data, the loss or the penalty), dcgan_sprites dcgan_digits' (at another resolution):
 # they get a plain smoke run, the others a resume too.
@@ -26,12 +27,7 @@ EVAL_DURING_TRAINING = ("cgan_digits",)  # train.eval_every_steps = 4
 
 
 def _smoke(name, data_dir, **sections):
-  c = importlib.import_module(f"configs.{name}").get_config("smoke")
-  c.data.data_dir = data_dir
-  for section, values in sections.items():
-    for k, v in values.items():
-      c[section][k] = v
-  return c
+  return smoke_config(importlib.import_module(f"configs.{name}"), data_dir, **sections)
 
 
 def _arrays(workdir):

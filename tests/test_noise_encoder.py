@@ -23,6 +23,7 @@ from latentjax.training._experiment import build_experiment, init_state
 from latentjax.training._family_diffusion import eps_function
 from latentjax.training._noise_encoder_eval import noise_encoder_metrics
 from latentjax.training._steps import example_keys
+from tests._helpers import small_unet
 
 # Its module-scoped runs are trained once: every test of the file on one xdist worker.
 pytestmark = pytest.mark.xdist_group("test_noise_encoder")
@@ -32,8 +33,7 @@ def _small(c, data_dir):
   """The smoke config with a one-level U-Net on one device: few, small compiles."""
   c.data.data_dir = data_dir
   c.train.num_devices = 1
-  c.model.unet_channels, c.model.unet_mult, c.model.attn_resolutions = 8, (1,), ()
-  return c
+  return small_unet(c)
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +152,7 @@ def test_bad_latent_run_is_a_config_error_naming_the_key(tfds_data_dir, tmp_path
     assert not os.path.exists(tmp_path / "run" / "checkpoints")
 
 
+@pytest.mark.slow
 def test_inversion_study_figures(ddpm_run, embed_run):
   out = inversion_study.study(ddpm_run, embedding_workdir=embed_run, num_images=4,
                               steps=(2, 4), optimize_iters=3, repeats=1)
