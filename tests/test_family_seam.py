@@ -28,7 +28,6 @@ REMAINING = {
     "latentjax/explore/_run_sections.py": 11,
     "latentjax/explore/_summary.py": 4,
     "latentjax/models/_factory.py": 1,
-    "latentjax/training/_evaluate.py": 3,
     "latentjax/training/_experiment.py": 2,
     "latentjax/training/_feature_network.py": 2,
     "latentjax/training/_quality.py": 7,

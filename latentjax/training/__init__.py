@@ -41,10 +41,11 @@ from latentjax.training._distributed import (
   peer_failure_message,
   sum_over_processes,
 )
-from latentjax.training._evaluate import evaluate, evaluate_params
+from latentjax.training._evaluate import evaluate
 from latentjax.training._experiment import Experiment, build_experiment, init_state, make_step
 from latentjax.training._families import Family, get_family, register_family, registered_families
 from latentjax.training._family_gan import GANNetworks, make_gan_step, make_gan_updates
+from latentjax.training._family_vae import evaluate_params
 from latentjax.training._feature_network import feature_network, load_feature_network
 from latentjax.training._host_memory import keep_freed_host_memory
 from latentjax.training._lock import LOCK_FILE, WorkdirInUseError
