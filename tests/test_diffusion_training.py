@@ -14,16 +14,7 @@ import pytest
 from configs import ddpm_digits, ldm_digits
 from latentjax import training
 from latentjax.training._config import ConfigError
-
-
-def _smoke(module, data_dir, **sections):
-  c = module.get_config("smoke")
-  c.data.data_dir = data_dir
-  c.train.num_devices = 1  # compiles faster than over conftest's 4 fake devices
-  for section, values in sections.items():
-    for k, v in values.items():
-      c[section][k] = v
-  return c
+from tests._helpers import smoke_config
 
 
 def _arrays(workdir):
@@ -33,9 +24,9 @@ def _arrays(workdir):
 def test_ddpm_smoke_run_resumes_exactly_and_evaluates(tfds_data_dir, digits_feature_net,
                                                       tmp_path):
   whole, split = str(tmp_path / "whole"), str(tmp_path / "split")
-  training.train(_smoke(ddpm_digits, tfds_data_dir), whole)
-  training.train(_smoke(ddpm_digits, tfds_data_dir), split, until_step=4)
-  training.train(_smoke(ddpm_digits, tfds_data_dir), split)
+  training.train(smoke_config(ddpm_digits, tfds_data_dir), whole)
+  training.train(smoke_config(ddpm_digits, tfds_data_dir), split, until_step=4)
+  training.train(smoke_config(ddpm_digits, tfds_data_dir), split)
   run = training.load_run(whole)
   jax.tree.map(np.testing.assert_array_equal, jax.device_get(run.state.arrays()),
                _arrays(split))
@@ -63,7 +54,7 @@ def test_ddpm_smoke_run_resumes_exactly_and_evaluates(tfds_data_dir, digits_feat
 def test_latent_diffusion_models_the_codes_of_a_vae_run(tfds_data_dir, vae_smoke_run, tmp_path):
   vae = vae_smoke_run
   ldm = str(tmp_path / "ldm")
-  training.train(_smoke(ldm_digits, tfds_data_dir, model={"latent_run": vae}), ldm)
+  training.train(smoke_config(ldm_digits, tfds_data_dir, model={"latent_run": vae}), ldm)
   out = training.evaluate(ldm)
   assert out["latent_diffusion"] is True and out["eval_eps_mse"] > 0
   run = training.load_run(ldm)
@@ -81,7 +72,7 @@ def test_latent_diffusion_models_the_codes_of_a_vae_run(tfds_data_dir, vae_smoke
     ({"data": {"name": "toy2d/ring8"}}, "needs image data"),
 ])
 def test_bad_diffusion_configs_name_the_key_before_training(overrides, message, tmp_path):
-  c = _smoke(ddpm_digits, "", **overrides)
+  c = smoke_config(ddpm_digits, "", **overrides)
   if "latent_run" in overrides.get("model", {}):
     c.model.architecture = "mlp"
   with pytest.raises(ConfigError, match=message):
